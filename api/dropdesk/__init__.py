@@ -1,0 +1,1 @@
+"""DropDesk service: transaction store, diagnosis engine, channels and console."""

@@ -1,0 +1,185 @@
+"""The `dropdesk` command: store, diagnosis, demo data, tokens and the dev runner."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from dropdesk import messages
+from dropdesk.config import get_settings
+from dropdesk.database.core import session_scope
+from dropdesk.timezone import SHANGHAI, now_shanghai, parse_business_time
+
+app = typer.Typer(help="DropDesk: POS dropped-transaction support.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+import_app = typer.Typer(help="Import data into the store.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Migrate the database to the newest schema."""
+    from dropdesk.database.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("database is up to date")
+
+
+@import_app.command("transactions")
+def import_transactions(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    encoding: Annotated[str | None, typer.Option(help="Force a text encoding, e.g. gbk.")] = None,
+) -> None:
+    """Import a CSV or JSON Lines export; any bad row imports nothing."""
+    from dropdesk.transaction.importer import ImportFileError, parse_file
+    from dropdesk.transaction.service import upsert_rows
+
+    try:
+        parsed = parse_file(file, encoding)
+    except ImportFileError as exc:
+        _fail(f"{file}: {exc}")
+        return
+    if parsed.errors:
+        for error in parsed.errors[:200]:
+            typer.echo(f"{file}: {error}", err=True)
+        more = len(parsed.errors) - 200
+        if more > 0:
+            typer.echo(f"... and {more} more", err=True)
+        _fail(f"{len(parsed.errors)} bad row(s); nothing was imported")
+    with session_scope(get_settings().database_url) as db_session:
+        result = upsert_rows(db_session=db_session, rows=parsed.rows)
+    typer.echo(
+        f"imported {result.rows} row(s): {result.inserted} new, "
+        f"{result.updated_or_unchanged} already present"
+        + (f", {parsed.duplicates} repeated row(s) in the file" if parsed.duplicates else "")
+    )
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_business_time(value)
+    except ValueError:
+        _fail(f"not an ISO 8601 time: {value}", 2)
+    return None
+
+
+@app.command()
+def diagnose(
+    merchant: Annotated[str, typer.Option(help="Merchant number (15 digits).")],
+    ref: Annotated[str | None, typer.Option(help="Order, trace, reference no. or auth code.")] = None,
+    time: Annotated[str | None, typer.Option(help="When, ISO 8601 (Asia/Shanghai if naive).")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Window start.")] = None,
+    to: Annotated[str | None, typer.Option(help="Window end.")] = None,
+    amount: Annotated[str | None, typer.Option(help="Amount in yuan, e.g. 320.50.")] = None,
+    card_last4: Annotated[str | None, typer.Option(help="Last 4 digits of the card.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
+) -> None:
+    """Diagnose a dropped transaction and print the drop type."""
+    from dropdesk.diagnosis.models import DiagnosisQuery
+    from dropdesk.diagnosis.service import UnknownMerchantError
+    from dropdesk.diagnosis.service import diagnose as run
+
+    if time and (from_ or to):
+        _fail("give --time or --from/--to, not both", 2)
+    try:
+        value = Decimal(amount) if amount is not None else None
+    except InvalidOperation:
+        _fail(f"not an amount: {amount}", 2)
+        return
+    try:
+        query = DiagnosisQuery(
+            merchant_no=merchant, order_ref=ref, time_from=_time(time or from_),
+            time_to=_time(time or to), amount=value, card_last4=card_last4,
+        )  # fmt: skip
+    except ValidationError as exc:
+        _fail("; ".join(e["msg"] for e in exc.errors()), 2)
+        return
+    settings = get_settings()
+    with session_scope(settings.database_url) as db_session:
+        try:
+            result = run(db_session=db_session, query=query, settings=settings)
+        except UnknownMerchantError:
+            _fail(f"no merchant {merchant}")
+            return
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    typer.echo(f"{result.code.value}: {result.reason}")
+    for txn in result.transactions:
+        typer.echo(
+            f"  {txn.txn_time.astimezone(SHANGHAI):%Y-%m-%d %H:%M} {txn.txn_type:6} "
+            f"¥{txn.amount:>10.2f} ref={txn.ref_no or '-'} trace={txn.trace_no or '-'} "
+            f"card={txn.card_masked or '-'} rc={txn.response_code or '--'} "
+            f"{txn.terminal_status}/{txn.reversal_status}/{txn.settlement_status}"
+        )
+    steps = "; ".join(messages.NEXT_STEPS[s.value] for s in result.next_steps)
+    typer.echo(f"next: {steps}" + ("  [needs a person]" if result.needs_human else ""))
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo merchants.")] = False,
+) -> None:
+    """Load demo data (replacing earlier demo data, so it is safe to repeat)."""
+    from dropdesk import demo as demo_data
+
+    if not demo:
+        _fail("nothing to seed: pass --demo", 2)
+    with session_scope(get_settings().database_url) as db_session:
+        count = demo_data.seed(db_session=db_session, now=now_shanghai())
+    typer.echo(f"demo store ready: {len(demo_data.MERCHANTS)} merchants, {count} transactions")
+
+
+@app.command("merchant-token")
+def merchant_token(
+    merchant_no: str,
+    hours: Annotated[int | None, typer.Option(help="Lifetime in hours.")] = None,
+) -> None:
+    """Print a signed, expiring token that identifies a merchant to the chat API."""
+    from dropdesk.auth.service import issue_merchant_token
+    from dropdesk.merchant.service import get_by_no
+
+    settings = get_settings()
+    with session_scope(settings.database_url) as db_session:
+        if get_by_no(db_session=db_session, merchant_no=merchant_no) is None:
+            _fail(f"no merchant {merchant_no}")
+    ttl = dt.timedelta(hours=hours) if hours else None
+    typer.echo(issue_merchant_token(merchant_no=merchant_no, settings=settings, ttl=ttl))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "dropdesk.main:create_app", factory=True,
+        host=host or settings.host, port=port or settings.port, log_level="info",
+    )  # fmt: skip
+
+
+def main() -> None:
+    """Entry point for `python -m dropdesk.cli`."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

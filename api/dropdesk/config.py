@@ -1,0 +1,80 @@
+"""Service settings, read once from the environment (prefix DROPDESK_)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"
+DEV_INTERNAL_TOKEN = "dev-only-internal-token"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _split_dates(value: object) -> object:
+    if isinstance(value, str):
+        return [dt.date.fromisoformat(p.strip()) for p in value.split(",") if p.strip()]
+    return value
+
+
+def _split_strings(value: object) -> object:
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every service setting; README.md lists them with their defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="DROPDESK_", env_file=None, extra="ignore")
+
+    env: Literal["local", "test", "production"] = "local"
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'dropdesk.db'}"
+    pubsub_url: str = "memory://"
+    secret_key: str = DEV_SECRET
+    internal_token: str = DEV_INTERNAL_TOKEN
+    merchant_token_ttl_hours: int = 24 * 7
+    host: str = "127.0.0.1"
+    port: int = 8000
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_seconds: float = 10.0
+    time_tolerance_minutes: int = 10
+    duplicate_window_minutes: int = 10
+    default_settlement_cycle: str = "T1"
+    holidays: Annotated[list[dt.date], NoDecode] = Field(default_factory=list)
+    extra_workdays: Annotated[list[dt.date], NoDecode] = Field(default_factory=list)
+    max_message_chars: int = 500
+    max_request_bytes: int = 64 * 1024
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_lists(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in ("holidays", "extra_workdays"):
+                if key in data:
+                    data[key] = _split_dates(data[key])
+            if "allowed_origins" in data:
+                data["allowed_origins"] = _split_strings(data["allowed_origins"])
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets(self) -> Settings:
+        if self.env == "production":
+            for name, value, dev in (
+                ("DROPDESK_SECRET_KEY", self.secret_key, DEV_SECRET),
+                ("DROPDESK_INTERNAL_TOKEN", self.internal_token, DEV_INTERNAL_TOKEN),
+            ):
+                if value == dev or len(value) < 16:
+                    raise ValueError(f"{name} must be set to a strong secret in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings."""
+    return Settings()

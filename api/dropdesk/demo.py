@@ -1,0 +1,125 @@
+"""Demo store: a few merchants whose transactions reach every diagnosis code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from dropdesk.merchant import service as merchant_service
+from dropdesk.merchant.models import Merchant
+from dropdesk.terminal.models import Terminal
+from dropdesk.timezone import SHANGHAI
+from dropdesk.transaction import service as transaction_service
+from dropdesk.transaction.importer import ImportRow, validate
+from dropdesk.transaction.models import SettlementBatch, Transaction
+
+
+@dataclass(frozen=True)
+class DemoMerchant:
+    merchant_no: str
+    name: str
+    settlement_cycle: str
+    account: str
+    terminal_no: str
+
+
+STORE = DemoMerchant("865310054110001", "老王便利店", "T1", "6222 **** **** 8848", "10000001")
+NOODLES = DemoMerchant("865310054110002", "小李面馆", "T1", "6217 **** **** 3321", "20000001")
+MERCHANTS = (STORE, NOODLES)
+
+# Luhn-valid test card numbers; they are masked on the way in like any import.
+CARD_A = "6222021234567890128"
+CARD_B = "6217001210012345670"
+CARD_C = "4392260012345676"
+
+
+def _rows(now: dt.datetime) -> list[dict[str, str]]:
+    today = now.date()
+
+    def at(delta: dt.timedelta) -> str:
+        return (now - delta).replace(second=0, microsecond=0).isoformat()
+
+    def day(days_ago: int, hour: int, minute: int) -> str:
+        moment = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(hour, minute))
+        return moment.replace(tzinfo=SHANGHAI).isoformat()
+
+    h, m = dt.timedelta(hours=1), dt.timedelta(minutes=1)
+    s, n = STORE.merchant_no, NOODLES.merchant_no
+    t1, t2 = STORE.terminal_no, NOODLES.terminal_no
+    settled_on = (today - dt.timedelta(days=6)).isoformat()
+    # merchant, terminal, type, order, trace, ref, batch, auth, card, amount, time, code,
+    # terminal status, reversal, settlement, settlement date, original ref
+    table = [
+        (s, t1, "sale", "", "000101", "612300000001", "000017", "A1B2C3", CARD_A, "320.50",
+         at(25 * m), "00", "timeout", "none", "unsettled", "", ""),
+        (s, t1, "sale", "", "000102", "612300000051", "000017", "", CARD_B, "88.00",
+         at(2 * h), "51", "completed", "none", "unsettled", "", ""),
+        (s, t1, "sale", "", "000103", "612300000098", "000017", "D4E5F6", CARD_C, "256.00",
+         at(3 * h), "00", "timeout", "reversed", "unsettled", "", ""),
+        (s, t1, "sale", "", "000104", "612300000128", "000017", "112233", CARD_A, "1280.00",
+         at(1 * h), "00", "completed", "none", "unsettled", "", ""),
+        (s, t1, "sale", "", "000088", "612300000560", "000016", "445566", CARD_B, "560.00",
+         day(7, 11, 20), "00", "completed", "none", "settled", settled_on, ""),
+        (s, t1, "sale", "", "000077", "612300002300", "000015", "778899", CARD_C, "2300.00",
+         day(10, 15, 40), "00", "completed", "none", "held", "", ""),
+        (s, t1, "sale", "", "000105", "612300000199", "000017", "AA0001", CARD_B, "199.00",
+         at(50 * m), "00", "timeout", "none", "unsettled", "", ""),
+        (s, t1, "sale", "", "000106", "612300000200", "000017", "AA0002", CARD_B, "199.00",
+         at(47 * m), "00", "completed", "none", "unsettled", "", ""),
+        (s, t1, "sale", "", "000090", "612300000450", "000016", "BB0001", CARD_A, "450.00",
+         day(1, 19, 5), "00", "timeout", "failed", "unsettled", "", ""),
+        (s, t1, "sale", "", "000107", "612300000661", "000017", "CC0001", CARD_A, "66.00",
+         at(4 * h), "00", "completed", "none", "unsettled", "", ""),
+        (s, t1, "sale", "", "000108", "612300000662", "000017", "CC0002", CARD_C, "66.00",
+         at(4 * h - 4 * m), "00", "completed", "none", "unsettled", "", ""),
+        (s, t1, "sale", "", "000109", "612300000150", "000017", "DD0001", CARD_C, "150.00",
+         at(5 * h), "00", "completed", "none", "unsettled", "", ""),
+        (s, t1, "void", "", "000110", "612300000151", "000017", "DD0002", CARD_C, "150.00",
+         at(5 * h - 5 * m), "00", "completed", "none", "unsettled", "", "612300000150"),
+        (n, t2, "sale", "QR20261125000001", "", "712300000001", "000003", "EE0001", CARD_C,
+         "320.50", at(25 * m), "00", "completed", "none", "unsettled", "", ""),
+        (n, t2, "sale", "", "000021", "712300000088", "000003", "", CARD_A, "88.00",
+         at(2 * h), "00", "timeout", "none", "unsettled", "", ""),
+    ]  # fmt: skip
+    from dropdesk.transaction.importer import COLUMNS
+
+    return [dict(zip(COLUMNS, row, strict=True)) for row in table]
+
+
+def seed(*, db_session: Session, now: dt.datetime) -> int:
+    """Replace the demo merchants' data with a fresh set relative to now; return row count."""
+    now = now.astimezone(SHANGHAI)
+    rows: list[ImportRow] = []
+    for line, raw in enumerate(_rows(now), start=1):
+        row, errors = validate(line, raw)
+        if row is None:
+            raise AssertionError(f"demo row {line} is invalid: {errors}")
+        rows.append(row)
+    ids = merchant_service.ensure_merchants(
+        db_session=db_session, merchant_nos=[m.merchant_no for m in MERCHANTS]
+    )
+    for demo in MERCHANTS:
+        merchant = db_session.get_one(Merchant, ids[demo.merchant_no])
+        merchant.name = demo.name
+        merchant.settlement_cycle = demo.settlement_cycle
+        merchant.settlement_account_masked = demo.account
+        db_session.execute(delete(Transaction).where(Transaction.merchant_id == merchant.id))
+        db_session.execute(
+            delete(SettlementBatch).where(SettlementBatch.merchant_id == merchant.id)
+        )
+    terminals = merchant_service.ensure_terminals(
+        db_session=db_session, pairs=[(ids[m.merchant_no], m.terminal_no) for m in MERCHANTS]
+    )
+    for demo, version, network in ((STORE, "V2.3.1", "4G"), (NOODLES, "V3.0.2", "WiFi")):
+        terminal = db_session.get_one(Terminal, terminals[(ids[demo.merchant_no],
+                                                          demo.terminal_no)])  # fmt: skip
+        terminal.model = "PAX A920"
+        terminal.software_version = version
+        terminal.network_type = network
+        terminal.last_online_at = now - dt.timedelta(minutes=3)
+    db_session.flush()
+    transaction_service.upsert_rows(db_session=db_session, rows=rows)
+    return len(rows)

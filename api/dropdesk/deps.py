@@ -1,0 +1,60 @@
+"""FastAPI dependencies shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from dropdesk.auth.service import InvalidTokenError, is_internal_token, read_merchant_token
+from dropdesk.config import Settings
+from dropdesk.database.core import get_session_factory
+from dropdesk.errors import NotAuthenticatedError
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_db(settings: SettingsDep) -> Iterator[Session]:
+    session = get_session_factory(settings.database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def internal_caller(credentials: Credentials, settings: SettingsDep) -> None:
+    if credentials is None or not is_internal_token(token=credentials.credentials,
+                                                    settings=settings):  # fmt: skip
+        raise NotAuthenticatedError("internal token missing or wrong")
+
+
+def current_merchant_no(credentials: Credentials, settings: SettingsDep) -> str:
+    if credentials is None:
+        raise NotAuthenticatedError("merchant token missing")
+    try:
+        return read_merchant_token(token=credentials.credentials, settings=settings)
+    except InvalidTokenError as exc:
+        raise NotAuthenticatedError("merchant token invalid or expired") from exc
+
+
+InternalCaller = Annotated[None, Depends(internal_caller)]
+CurrentMerchantNo = Annotated[str, Depends(current_merchant_no)]
