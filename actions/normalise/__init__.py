@@ -1,5 +1,15 @@
 """Normalise merchant free text into amounts, time windows and references."""
 
 from .amount import parse_amount
+from .reference import Reference, RefKind, parse_card_last4, parse_reference
+from .timewindow import TimeWindow, parse_time
 
-__all__ = ["parse_amount"]
+__all__ = [
+    "RefKind",
+    "Reference",
+    "TimeWindow",
+    "parse_amount",
+    "parse_card_last4",
+    "parse_reference",
+    "parse_time",
+]

@@ -102,8 +102,8 @@ def number_value(token: str) -> Decimal | None:
         if re.search(r"\d{2,}", token):
             return None
         token = "".join("零一二三四五六七八九"[int(ch)] if ch.isdigit() else ch for ch in token)
-    value = cn_to_int(token)
-    return None if value is None else Decimal(value)
+    integer = cn_to_int(token)
+    return None if integer is None else Decimal(integer)
 
 
 def small_int(token: str) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -174,6 +175,45 @@ def serve(
         "dropdesk.main:create_app", factory=True,
         host=host or settings.host, port=port or settings.port, log_level="info",
     )  # fmt: skip
+
+
+@app.command()
+def run(
+    model: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Trained Rasa model.")],
+    bot_venv: Annotated[Path, typer.Option(help="The bot runtime's virtualenv.")] = Path(
+        ".venv-bot"
+    ),
+) -> None:
+    """Start Rasa, the action server and the service; Ctrl-C stops all three."""
+    from dropdesk import demo, devrun
+    from dropdesk.auth.service import issue_merchant_token
+    from dropdesk.config import ROOT
+
+    settings = get_settings()
+    specs = devrun.processes(settings, model.resolve(), bot_venv.resolve())
+    log_dir = ROOT / "var" / "log"
+    running = devrun.start(specs, log_dir, devrun.child_env(settings))
+    try:
+        typer.echo("starting Rasa, the action server and the service (logs in var/log/) ...")
+        failed = devrun.wait_healthy(specs, running, timeout=180)
+        if failed:
+            _fail(f"{failed} did not start; see var/log/{failed}.log")
+        base = f"http://{settings.host}:{settings.port}"
+        typer.echo(f"\nDropDesk is running.\n  service   {base}  (API docs {base}/docs)")
+        typer.echo(f"  rasa      {settings.rasa_url}\n  actions   http://127.0.0.1:5055")
+        typer.echo("\nDemo merchants (chat API: Authorization: Bearer <token>):")
+        for merchant in demo.MERCHANTS:
+            token = issue_merchant_token(merchant_no=merchant.merchant_no, settings=settings)
+            typer.echo(f"  {merchant.merchant_no} {merchant.name}\n    token {token}")
+        typer.echo("\nCtrl-C stops everything.")
+        while all(p.poll() is None for p in running):
+            time.sleep(1)
+        dead = [s.name for s, p in zip(specs, running, strict=True) if p.poll() is not None]
+        _fail(f"{', '.join(dead)} stopped; see var/log/")
+    except KeyboardInterrupt:
+        typer.echo("\nstopping ...")
+    finally:
+        devrun.stop(running)
 
 
 def main() -> None:

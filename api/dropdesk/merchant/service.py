@@ -22,7 +22,7 @@ def ensure_merchants(*, db_session: Session, merchant_nos: Iterable[str]) -> dic
     rows = db_session.execute(
         select(Merchant.merchant_no, Merchant.id).where(Merchant.merchant_no.in_(wanted))
     )
-    found = {merchant_no: merchant_id for merchant_no, merchant_id in rows.tuples()}
+    found = {merchant_no: merchant_id for merchant_no, merchant_id in rows}
     for merchant_no in sorted(wanted - found.keys()):
         merchant = Merchant(merchant_no=merchant_no, name="")
         db_session.add(merchant)
@@ -45,7 +45,7 @@ def ensure_terminals(
                 tuple_(Terminal.merchant_id, Terminal.terminal_no).in_(chunk)
             )
         )
-        found.update({(m, t): i for m, t, i in rows.tuples()})
+        found.update({(m, t): i for m, t, i in rows})
     for merchant_id, terminal_no in sorted(wanted - found.keys()):
         terminal = Terminal(merchant_id=merchant_id, terminal_no=terminal_no)
         db_session.add(terminal)

@@ -135,7 +135,7 @@ def _refresh_batches(db_session: Session, terminal_ids: set[int]) -> None:
     values = [
         {"merchant_id": m, "terminal_id": term, "batch_no": b, "txn_count": n, "total_fen": total,
          "settlement_date": day, "status": st}
-        for m, term, b, n, total, day, st in db_session.execute(query).tuples()
+        for m, term, b, n, total, day, st in db_session.execute(query)
     ]  # fmt: skip
     if not values:
         return

@@ -1,0 +1,92 @@
+# DropDesk: `make run` starts everything, `make test` runs the whole suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+BOT_VENV  := .venv-bot
+DD        := $(VENV)/bin/dropdesk
+RASA      := $(BOT_VENV)/bin/rasa
+# Any Python >= 3.11 for the service; exactly 3.10 for Rasa 3.6 (PATH first, then pyenv).
+PYTHON_SVC ?= $(shell for c in python3.13 python3.12 python3.11 python3; do \
+  p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  && { echo $$p; break; }; done)
+PYTHON_BOT ?= $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10 \
+  /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+  p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null \
+  && { echo $$p; break; }; done)
+# The model is named by a fingerprint of everything training reads, so it retrains only on change.
+FINGERPRINT = $(shell find bot data -type f ! -name '*.pyc' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+MODEL = models/dropdesk-$(FINGERPRINT).tar.gz
+RASA_ARGS = --config bot/config.yml --domain bot/domain.yml --data data
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help run test setup setup-service setup-bot migrate seed train model-path lint typecheck \
+        validate test-service test-bot test-stories eval bench
+
+help:
+	@echo "make run    set up both runtimes, migrate, seed the demo store, train if stale, start all"
+	@echo "make test   run the whole test suite (service, actions, stories, end to end)"
+	@echo "make eval   NLU cross-validation and the held-out set"
+	@echo "make bench  import and diagnosis benchmarks"
+
+setup: setup-service setup-bot
+
+setup-service: $(VENV)/.installed
+setup-bot: $(BOT_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON_SVC)" || { echo "Python >= 3.11 not found: install one (e.g. pyenv install 3.11)"; exit 1; }
+	@echo "service runtime: $(PYTHON_SVC)"
+	@test -x $(VENV)/bin/python || $(PYTHON_SVC) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+$(BOT_VENV)/.installed: bot/requirements.txt
+	@test -n "$(PYTHON_BOT)" || { echo "Python 3.10 not found (Rasa 3.6 needs it): e.g. pyenv install 3.10"; exit 1; }
+	@echo "bot runtime: $(PYTHON_BOT)"
+	@test -x $(BOT_VENV)/bin/python || $(PYTHON_BOT) -m venv $(BOT_VENV)
+	$(BOT_VENV)/bin/python -m pip install -q --upgrade pip wheel
+	$(BOT_VENV)/bin/python -m pip install -q -r bot/requirements.txt
+	@touch $@
+
+migrate: setup-service
+	@$(DD) migrate
+
+seed: migrate
+	@$(DD) seed --demo
+
+train: setup-bot
+	@if [ -f $(MODEL) ]; then echo "model is up to date: $(MODEL)"; else \
+	  echo "training $(MODEL) ..."; mkdir -p models; \
+	  $(RASA) train $(RASA_ARGS) --out models --fixed-model-name dropdesk-$(FINGERPRINT) --quiet \
+	  && find models -name 'dropdesk-*.tar.gz' ! -name 'dropdesk-$(FINGERPRINT).tar.gz' -delete; fi
+
+model-path:
+	@echo $(MODEL)
+
+run: setup seed train
+	@$(DD) run --model $(MODEL)
+
+lint: setup-service
+	$(VENV)/bin/ruff check api tests bench actions
+	$(VENV)/bin/mypy
+
+validate: setup-bot
+	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
+
+test-service: setup
+	$(VENV)/bin/python -m pytest tests/api -q
+
+test-bot: setup-bot
+	$(BOT_VENV)/bin/python -m pytest tests/bot -q
+
+test: setup train lint test-bot test-service
+
+eval: setup train
+	$(RASA) test nlu $(RASA_ARGS) --nlu data --cross-validation --folds 5 --out var/eval/crossval
+	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout.yml --out var/eval/heldout
+
+bench: setup
+	$(VENV)/bin/python bench/import_bench.py
+	$(VENV)/bin/python bench/diagnosis_bench.py

@@ -1,0 +1,109 @@
+"""Start Rasa, the action server and the service together; stop all three on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from dropdesk.config import ROOT, Settings
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    argv: list[str]
+    health_url: str
+
+
+def processes(settings: Settings, model: Path, bot_venv: Path) -> list[Process]:
+    """The three processes of a local DropDesk, with their health checks."""
+    rasa = str(bot_venv / "bin" / "rasa")
+    rasa_port = settings.rasa_url.rsplit(":", 1)[-1].rstrip("/")
+    return [
+        Process(
+            "actions",
+            [rasa, "run", "actions", "--actions", "actions", "--port", "5055"],
+            "http://127.0.0.1:5055/health",
+        ),
+        Process(
+            "rasa",
+            [rasa, "run", "--enable-api", "--model", str(model), "--port", rasa_port,
+             "--interface", "127.0.0.1", "--endpoints", "bot/endpoints.yml",
+             "--credentials", "bot/credentials.yml"],
+            f"{settings.rasa_url}/status",
+        ),
+        Process(
+            "service",
+            [sys.executable, "-m", "uvicorn", "dropdesk.main:create_app", "--factory",
+             "--host", settings.host, "--port", str(settings.port)],
+            f"http://{settings.host}:{settings.port}/healthz",
+        ),
+    ]  # fmt: skip
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start(specs: list[Process], log_dir: Path, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    """Start every process with its output in log_dir/<name>.log."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    running = []
+    for spec in specs:
+        log = (log_dir / f"{spec.name}.log").open("ab")
+        running.append(
+            subprocess.Popen(spec.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)  # fmt: skip
+        )
+    return running
+
+
+def wait_healthy(specs: list[Process], running: list[subprocess.Popen[bytes]],
+                 timeout: float) -> str | None:  # fmt: skip
+    """Wait until every health check answers; return the name of one that died or hung."""
+    pending = {spec.name: spec for spec in specs}
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for spec, proc in zip(specs, running, strict=True):
+            if spec.name not in pending:
+                continue
+            if proc.poll() is not None:
+                return spec.name
+            if _healthy(spec.health_url):
+                print(f"  {spec.name} is up")
+                del pending[spec.name]
+        time.sleep(0.5)
+    return next(iter(pending), None)
+
+
+def stop(running: list[subprocess.Popen[bytes]]) -> None:
+    """Stop every process group, politely first."""
+    for proc in running:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for proc in running:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """Environment for the children: the service URL and token for the action server."""
+    env = dict(os.environ)
+    env.setdefault("DROPDESK_SERVICE_URL", f"http://{settings.host}:{settings.port}")
+    env["DROPDESK_INTERNAL_TOKEN"] = settings.internal_token
+    env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    return env
