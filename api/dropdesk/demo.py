@@ -30,6 +30,20 @@ STORE = DemoMerchant("865310054110001", "老王便利店", "T1", "6222 **** ****
 NOODLES = DemoMerchant("865310054110002", "小李面馆", "T1", "6217 **** **** 3321", "20000001")
 MERCHANTS = (STORE, NOODLES)
 
+# Per drop code: `dropdesk diagnose` arguments for the store, and what to say to the bot.
+EXAMPLES: dict[str, list[str]] = {
+    "approved_not_printed": ["--ref", "612300000001"],
+    "declined": ["--ref", "612300000051"],
+    "reversed": ["--ref", "612300000098"],
+    "settlement_pending": ["--ref", "612300001280"],
+    "settled": ["--ref", "612300000560"],
+    "settlement_delayed": ["--ref", "612300002300"],
+    "duplicate_charge": ["--ref", "612300000199"],
+    "reversal_failed": ["--ref", "612300000450"],
+    "ambiguous": ["--ref", "000107"],
+    "not_found": ["--ref", "612399999999"],
+}
+
 # Luhn-valid test card numbers; they are masked on the way in like any import.
 CARD_A = "6222021234567890128"
 CARD_B = "6217001210012345670"
@@ -50,6 +64,7 @@ def _rows(now: dt.datetime) -> list[dict[str, str]]:
     s, n = STORE.merchant_no, NOODLES.merchant_no
     t1, t2 = STORE.terminal_no, NOODLES.terminal_no
     settled_on = (today - dt.timedelta(days=6)).isoformat()
+    old_settled_on = (today - dt.timedelta(days=29)).isoformat()
     # merchant, terminal, type, order, trace, ref, batch, auth, card, amount, time, code,
     # terminal status, reversal, settlement, settlement date, original ref
     table = [
@@ -59,7 +74,7 @@ def _rows(now: dt.datetime) -> list[dict[str, str]]:
          at(2 * h), "51", "completed", "none", "unsettled", "", ""),
         (s, t1, "sale", "", "000103", "612300000098", "000017", "D4E5F6", CARD_C, "256.00",
          at(3 * h), "00", "timeout", "reversed", "unsettled", "", ""),
-        (s, t1, "sale", "", "000104", "612300000128", "000017", "112233", CARD_A, "1280.00",
+        (s, t1, "sale", "", "000104", "612300001280", "000017", "112233", CARD_A, "1280.00",
          at(1 * h), "00", "completed", "none", "unsettled", "", ""),
         (s, t1, "sale", "", "000088", "612300000560", "000016", "445566", CARD_B, "560.00",
          day(7, 11, 20), "00", "completed", "none", "settled", settled_on, ""),
@@ -75,6 +90,9 @@ def _rows(now: dt.datetime) -> list[dict[str, str]]:
          at(4 * h), "00", "completed", "none", "unsettled", "", ""),
         (s, t1, "sale", "", "000108", "612300000662", "000017", "CC0002", CARD_C, "66.00",
          at(4 * h - 4 * m), "00", "completed", "none", "unsettled", "", ""),
+        # Trace numbers cycle: last month's 000107 makes "凭证号 000107" ambiguous.
+        (s, t1, "sale", "", "000107", "612300000035", "000009", "CC0000", CARD_B, "35.00",
+         day(30, 10, 0), "00", "completed", "none", "settled", old_settled_on, ""),
         (s, t1, "sale", "", "000109", "612300000150", "000017", "DD0001", CARD_C, "150.00",
          at(5 * h), "00", "completed", "none", "unsettled", "", ""),
         (s, t1, "void", "", "000110", "612300000151", "000017", "DD0002", CARD_C, "150.00",
