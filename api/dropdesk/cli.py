@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import time
 from decimal import Decimal, InvalidOperation
@@ -18,8 +17,11 @@ from dropdesk.config import get_settings
 from dropdesk.database.core import session_scope
 from dropdesk.timezone import SHANGHAI, now_shanghai, parse_business_time
 
-app = typer.Typer(help="DropDesk: POS dropped-transaction support.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="DropDesk: POS dropped-transaction support.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 import_app = typer.Typer(help="Import data into the store.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
@@ -44,27 +46,28 @@ def import_transactions(
     encoding: Annotated[str | None, typer.Option(help="Force a text encoding, e.g. gbk.")] = None,
 ) -> None:
     """Import a CSV or JSON Lines export; any bad row imports nothing."""
-    from dropdesk.transaction.importer import ImportFileError, parse_file
-    from dropdesk.transaction.service import upsert_rows
+    from dropdesk.transaction.bulk import import_file
+    from dropdesk.transaction.importer import ImportFileError
 
-    try:
-        parsed = parse_file(file, encoding)
-    except ImportFileError as exc:
-        _fail(f"{file}: {exc}")
-        return
-    if parsed.errors:
-        for error in parsed.errors[:200]:
+    with session_scope(get_settings().database_url) as db_session:
+        try:
+            outcome = import_file(db_session=db_session, path=file, encoding=encoding)
+        except ImportFileError as exc:
+            _fail(f"{file}: {exc}")
+            return
+    if outcome.errors:
+        for error in outcome.errors[:200]:
             typer.echo(f"{file}: {error}", err=True)
-        more = len(parsed.errors) - 200
+        more = len(outcome.errors) - 200
         if more > 0:
             typer.echo(f"... and {more} more", err=True)
-        _fail(f"{len(parsed.errors)} bad row(s); nothing was imported")
-    with session_scope(get_settings().database_url) as db_session:
-        result = upsert_rows(db_session=db_session, rows=parsed.rows)
+        _fail(f"{len(outcome.errors)} bad row(s); nothing was imported")
+    assert outcome.result is not None
+    result = outcome.result
     typer.echo(
         f"imported {result.rows} row(s): {result.inserted} new, "
         f"{result.updated_or_unchanged} already present"
-        + (f", {parsed.duplicates} repeated row(s) in the file" if parsed.duplicates else "")
+        + (f", {outcome.duplicates} repeated row(s) in the file" if outcome.duplicates else "")
     )
 
 
@@ -81,8 +84,12 @@ def _time(value: str | None) -> dt.datetime | None:
 @app.command()
 def diagnose(
     merchant: Annotated[str, typer.Option(help="Merchant number (15 digits).")],
-    ref: Annotated[str | None, typer.Option(help="Order, trace, reference no. or auth code.")] = None,
-    time: Annotated[str | None, typer.Option(help="When, ISO 8601 (Asia/Shanghai if naive).")] = None,
+    ref: Annotated[
+        str | None, typer.Option(help="Order, trace, reference no. or auth code.")
+    ] = None,
+    time: Annotated[
+        str | None, typer.Option(help="When, ISO 8601 (Asia/Shanghai if naive).")
+    ] = None,
     from_: Annotated[str | None, typer.Option("--from", help="Window start.")] = None,
     to: Annotated[str | None, typer.Option(help="Window end.")] = None,
     amount: Annotated[str | None, typer.Option(help="Amount in yuan, e.g. 320.50.")] = None,

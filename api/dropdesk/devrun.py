@@ -55,15 +55,23 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start(specs: list[Process], log_dir: Path, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+def start(
+    specs: list[Process], log_dir: Path, env: dict[str, str]
+) -> list[subprocess.Popen[bytes]]:
     """Start every process with its output in log_dir/<name>.log."""
     log_dir.mkdir(parents=True, exist_ok=True)
     running = []
     for spec in specs:
         log = (log_dir / f"{spec.name}.log").open("ab")
         running.append(
-            subprocess.Popen(spec.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)  # fmt: skip
+            subprocess.Popen(
+                spec.argv,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         )
     return running
 

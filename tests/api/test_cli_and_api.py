@@ -6,17 +6,17 @@ import json
 import logging
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from typer.testing import CliRunner
-
 from dropdesk import demo
 from dropdesk.auth.service import InvalidTokenError, read_merchant_token
 from dropdesk.card import PanMaskingFilter, mask_pans
 from dropdesk.config import Settings, get_settings
 from dropdesk.main import create_app
 from dropdesk.transaction.models import Transaction
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
 from tests.api.factories import MERCHANT_A, row, store
 
 runner = CliRunner()
@@ -78,7 +78,9 @@ def test_merchant_token(db_session: Session) -> None:
     token = result.output.strip()
     assert read_merchant_token(token=token, settings=get_settings()) == MERCHANT_A
     with pytest.raises(InvalidTokenError):
-        read_merchant_token(token=token, settings=Settings(secret_key="another-secret-xxxxxxxx-xxxxxxxxxxxxxxxxx"))
+        read_merchant_token(
+            token=token, settings=Settings(secret_key="another-secret-xxxxxxxx-xxxxxxxxxxxxxxxxx")
+        )
     with pytest.raises(InvalidTokenError):
         read_merchant_token(token=token[:-2] + "xx", settings=get_settings())
     assert runner.invoke(app_cli(), ["merchant-token", "865310054119999"]).exit_code != 0
@@ -97,8 +99,11 @@ def test_internal_api_needs_the_token(client: TestClient, settings: Settings,
     assert response.json()["code"] == "declined"
     bad = client.post("/internal/v1/diagnoses", json={"merchant_no": "x"}, headers=auth)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
-    unknown = client.post("/internal/v1/diagnoses", headers=auth,
-                          json={"merchant_no": "865310054119999", "order_ref": "612300000051"})
+    unknown = client.post(
+        "/internal/v1/diagnoses",
+        headers=auth,
+        json={"merchant_no": "865310054119999", "order_ref": "612300000051"},
+    )
     assert unknown.status_code == 404
 
 

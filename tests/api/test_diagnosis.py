@@ -6,11 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy.orm import Session
-
 from dropdesk.config import Settings
 from dropdesk.diagnosis.models import DiagnosisQuery, DiagnosisRead, DropCode, NextStep
 from dropdesk.diagnosis.service import UnknownMerchantError, diagnose
+from sqlalchemy.orm import Session
+
 from tests.api.factories import CARD_2, MERCHANT_A, MERCHANT_B, row, shanghai, store
 
 # Wednesday 25 November 2026, late afternoon in Shanghai.
@@ -164,8 +164,10 @@ def test_void_linked_to_its_sale_means_reversed(db_session: Session, settings: S
           row(ref_no="612300000150", amount="150.00", txn_time="2026-11-25T10:00:00"),
           row(ref_no="612300000151", amount="150.00", txn_time="2026-11-25T10:05:00",
               txn_type="void", original_ref_no="612300000150"))  # fmt: skip
-    for query in ({"order_ref": "612300000151"},
-                  {"time_from": shanghai(2026, 11, 25, 10, 3), "amount": Decimal("150")}):
+    for query in (
+        {"order_ref": "612300000151"},
+        {"time_from": shanghai(2026, 11, 25, 10, 3), "amount": Decimal("150")},
+    ):
         result = run(db_session, settings, **query)
         assert result.code == DropCode.REVERSED
         assert result.details["how"] == "voided"

@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from dropdesk.cli import app
+from dropdesk.transaction.importer import COLUMNS
+from dropdesk.transaction.models import SettlementBatch, Transaction
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from dropdesk.cli import app
-from dropdesk.transaction.importer import COLUMNS
-from dropdesk.transaction.models import SettlementBatch, Transaction
 from tests.api.factories import CARD_1, row
 
 runner = CliRunner()
@@ -152,7 +152,9 @@ def test_jsonl_and_unknown_merchant_created(tmp_path: Path, db_session: Session)
     path.write_text("\n".join(json.dumps(r) for r in [row(merchant_no="865310054119777")]) + "\n")
     code, out = import_file(path)
     assert code == 0, out
-    assert db_session.scalar(text("SELECT count(*) FROM merchant WHERE merchant_no='865310054119777'"))
+    assert db_session.scalar(
+        text("SELECT count(*) FROM merchant WHERE merchant_no='865310054119777'")
+    )
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"merchant_no": "1"\n[1,2]\n')
     code, out = import_file(bad)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -104,7 +105,7 @@ def _duplicate_group(
         group.sort(key=lambda t: t.txn_time)
         close = any(
             b.txn_time - a.txn_time <= policy.duplicate_window
-            for a, b in zip(group, group[1:], strict=False)
+            for a, b in itertools.pairwise(group)
         )
         if len(group) >= 2 and close:
             found.append(group)
@@ -148,7 +149,9 @@ def _ambiguous(sales: Sequence[Transaction]) -> Verdict:
     }[separating]
     return Verdict(
         DropCode.AMBIGUOUS,
-        _reason("ambiguous", count=len(sales), separating_text=messages.SEPARATING_TEXT[separating]),
+        _reason(
+            "ambiguous", count=len(sales), separating_text=messages.SEPARATING_TEXT[separating]
+        ),
         list(sales),
         [step],
         details={"separating": separating},
@@ -187,7 +190,7 @@ def _single(
             [txn, *[c for c in children if c.original_id == txn.id]],
             [NextStep.TELL_CUSTOMER_REFUND_TIMING, NextStep.CHARGE_AGAIN],
             details={"how": undone or "reversed",
-                     "money_back_by": back_by.isoformat() if not undone == "refunded" else
+                     "money_back_by": back_by.isoformat() if undone != "refunded" else
                      policy.calendar.add_workdays(local_day, 5).isoformat()},
         )  # fmt: skip
     if txn.reversal_status == ReversalStatus.FAILED:

@@ -34,7 +34,9 @@ class UnknownMerchantError(LookupError):
 def policy_for(merchant: Merchant, settings: Settings) -> Policy:
     """Build the settlement and matching policy for one merchant."""
     return Policy(
-        calendar=SettlementCalendar(frozenset(settings.holidays), frozenset(settings.extra_workdays)),
+        calendar=SettlementCalendar(
+            frozenset(settings.holidays), frozenset(settings.extra_workdays)
+        ),
         settlement_cycle=merchant.settlement_cycle or settings.default_settlement_cycle,
         duplicate_window=dt.timedelta(minutes=settings.duplicate_window_minutes),
     )
@@ -109,34 +111,38 @@ def diagnose(
     policy = policy_for(merchant, settings)
     now = now or now_shanghai()
     candidates = _candidates(db_session, merchant, query, tolerance)
-    verdict = _classify(db_session, candidates, policy, now)
-    if len(candidates) == 1 and verdict.code != DropCode.DUPLICATE_CHARGE:
-        # One sale found: a second charge on the same card may sit just outside the query.
+    children = _children(db_session, candidates)
+    verdict = classify(candidates, children, policy=policy, now=now)
+    if verdict.code in _MAY_HIDE_A_DUPLICATE:
+        # One approved sale found: a second charge on the same card may sit outside the query.
         nearby = transaction_service.find_same_card_nearby(
             db_session=db_session, txn=candidates[0], window=policy.duplicate_window
         )
         if nearby:
-            wider = _classify(db_session, [*candidates, *nearby], policy, now)
-            if wider.code == DropCode.DUPLICATE_CHARGE:
-                verdict = wider
-    return _read(db_session, merchant, verdict)
+            wider = sorted([*candidates, *nearby], key=lambda t: t.txn_time)
+            more = classify(wider, [*children, *_children(db_session, nearby)], policy=policy,
+                            now=now)  # fmt: skip
+            if more.code == DropCode.DUPLICATE_CHARGE:
+                verdict = more
+    return _read(merchant, verdict)
 
 
-def _classify(
-    db_session: Session, candidates: list[Transaction], policy: Policy, now: dt.datetime
-) -> Verdict:
-    children = transaction_service.children_of(
-        db_session=db_session, original_ids=[t.id for t in candidates]
-    )
-    return classify(sorted(candidates, key=lambda t: t.txn_time), children, policy=policy, now=now)
+_MAY_HIDE_A_DUPLICATE = {
+    DropCode.APPROVED_NOT_PRINTED,
+    DropCode.SETTLEMENT_PENDING,
+    DropCode.SETTLED,
+    DropCode.SETTLEMENT_DELAYED,
+}
 
 
-def _read(db_session: Session, merchant: Merchant, verdict: Verdict) -> DiagnosisRead:
-    terminal_ids = {t.terminal_id for t in verdict.transactions}
-    terminals = {
-        t.id: t
-        for t in db_session.scalars(select(Terminal).where(Terminal.id.in_(terminal_ids)))
-    }
+def _children(db_session: Session, sales: list[Transaction]) -> list[Transaction]:
+    # Only an approved sale can be voided or refunded.
+    approved = [t.id for t in sales if t.response_code == "00"]
+    return transaction_service.children_of(db_session=db_session, original_ids=approved)
+
+
+def _read(merchant: Merchant, verdict: Verdict) -> DiagnosisRead:
+    terminals = {t.terminal_id: t.terminal for t in verdict.transactions}
     details = dict(verdict.details)
     if verdict.code == DropCode.SETTLED:
         details["settlement_account"] = merchant.settlement_account_masked

@@ -6,10 +6,11 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dropdesk.database.core import Base, UTCDateTime
+from dropdesk.terminal.models import Terminal
 
 
 class TxnType(enum.StrEnum):
@@ -46,8 +47,12 @@ class Transaction(Base):
         Index("ix_txn_merchant_ref", "merchant_id", "ref_no"),
         Index("ix_txn_merchant_auth", "merchant_id", "auth_code"),
         Index("ix_txn_merchant_amount_time", "merchant_id", "amount_fen", "txn_time"),
-        Index("ix_txn_merchant_time", "merchant_id", "txn_time"),
-        Index("ix_txn_original", "original_id"),
+        Index(
+            "ix_txn_original",
+            "original_id",
+            sqlite_where=text("original_id IS NOT NULL"),
+            postgresql_where=text("original_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -75,6 +80,9 @@ class Transaction(Base):
         BigInteger().with_variant(Integer, "sqlite"),
         ForeignKey("txn.id", ondelete="SET NULL"),
     )
+
+    # Loaded with the row: a diagnosis always shows the terminal's health.
+    terminal: Mapped[Terminal] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def amount(self) -> Decimal:

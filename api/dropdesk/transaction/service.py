@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from dropdesk.merchant import service as merchant_service
-from dropdesk.transaction.importer import ImportRow
+from dropdesk.transaction.importer import ImportRow, paused_gc
 from dropdesk.transaction.models import SettlementBatch, SettlementStatus, Transaction, TxnType
 
 _MUTABLE = (
@@ -37,52 +37,83 @@ def _insert(db_session: Session) -> Any:
 
 def upsert_rows(*, db_session: Session, rows: Sequence[ImportRow]) -> ImportResult:
     """Insert or update rows by natural key, then link voids/refunds and refresh batches."""
-    before = db_session.scalar(select(func.count()).select_from(Transaction)) or 0
-    merchants = merchant_service.ensure_merchants(
-        db_session=db_session, merchant_nos={r.merchant_no for r in rows}
+    writer = StoreWriter(db_session)
+    writer.write(rows)
+    return writer.finish()
+
+
+class StoreWriter:
+    """Write validated rows in chunks inside the caller's transaction, then tidy up once."""
+
+    def __init__(self, db_session: Session) -> None:
+        self.db_session = db_session
+        self.before = db_session.scalar(select(func.count()).select_from(Transaction)) or 0
+        self.sqlite = db_session.get_bind().dialect.name == "sqlite"
+        self.sql = _upsert_sql("?" if self.sqlite else "%s")
+        self.merchants: dict[str, int] = {}
+        self.terminals: dict[tuple[int, str], int] = {}
+        self.rows = 0
+
+    def write(self, rows: Sequence[ImportRow]) -> None:
+        """Upsert one chunk of rows."""
+        with paused_gc():
+            self._ensure_owners(rows)
+            for start in range(0, len(rows), CHUNK):
+                self.db_session.connection().exec_driver_sql(
+                    self.sql, [self._params(r) for r in rows[start : start + CHUNK]]
+                )
+        self.rows += len(rows)
+
+    def _ensure_owners(self, rows: Sequence[ImportRow]) -> None:
+        new_merchants = {r.merchant_no for r in rows} - self.merchants.keys()
+        if new_merchants:
+            self.merchants |= merchant_service.ensure_merchants(
+                db_session=self.db_session, merchant_nos=new_merchants
+            )
+        pairs = {(self.merchants[r.merchant_no], r.terminal_no) for r in rows}
+        if pairs - self.terminals.keys():
+            self.terminals |= merchant_service.ensure_terminals(
+                db_session=self.db_session, pairs=pairs - self.terminals.keys()
+            )
+
+    def _params(self, r: ImportRow) -> tuple[Any, ...]:
+        merchant_id = self.merchants[r.merchant_no]
+        terminal_id = self.terminals[(merchant_id, r.terminal_no)]
+        if self.sqlite:
+            # Bound as UTCDateTime and Date store them on SQLite: epoch microseconds, ISO text.
+            day = r.settlement_date.isoformat() if r.settlement_date else None
+            return (merchant_id, terminal_id, *r[3:13], r.txn_epoch_us, *r[14:18], day,
+                    r.original_ref_no)  # fmt: skip
+        utc = r.txn_time.astimezone(dt.UTC).replace(tzinfo=None)
+        return (merchant_id, terminal_id, *r[3:13], utc, *r[14:18], r.settlement_date,
+                r.original_ref_no)  # fmt: skip
+
+    def finish(self) -> ImportResult:
+        """Link voids/refunds to their sales, refresh batches, and count what changed."""
+        _link_originals(self.db_session, set(self.merchants.values()))
+        _refresh_batches(self.db_session, set(self.terminals.values()))
+        after = self.db_session.scalar(select(func.count()).select_from(Transaction)) or 0
+        inserted = after - self.before
+        return ImportResult(rows=self.rows, inserted=inserted,
+                            updated_or_unchanged=self.rows - inserted)  # fmt: skip
+
+
+_COLUMNS = (
+    "merchant_id", "terminal_id", "natural_key", "txn_type", "order_no", "trace_no", "ref_no",
+    "batch_no", "auth_code", "card_bin", "card_last4", "amount_fen", "txn_time",
+    "response_code", "terminal_status", "reversal_status", "settlement_status",
+    "settlement_date", "original_ref_no",
+)  # fmt: skip
+
+
+def _upsert_sql(placeholder: str) -> str:
+    # Same statement on SQLite and PostgreSQL; raw driver executemany is ~2x faster than Core.
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _MUTABLE)
+    return (
+        f"INSERT INTO txn ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join([placeholder] * len(_COLUMNS))}) "
+        f"ON CONFLICT (merchant_id, natural_key) DO UPDATE SET {updates}"
     )
-    terminals = merchant_service.ensure_terminals(
-        db_session=db_session, pairs={(merchants[r.merchant_no], r.terminal_no) for r in rows}
-    )
-    insert = _insert(db_session)
-    table = Transaction.__table__
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["merchant_id", "natural_key"],
-        set_={name: stmt.excluded[name] for name in _MUTABLE},
-    )
-    conn = db_session.connection()
-    for start in range(0, len(rows), CHUNK):
-        params = []
-        for r in rows[start : start + CHUNK]:
-            merchant_id = merchants[r.merchant_no]
-            params.append({
-                "merchant_id": merchant_id,
-                "terminal_id": terminals[(merchant_id, r.terminal_no)],
-                "natural_key": r.natural_key,
-                "txn_type": r.txn_type,
-                "order_no": r.order_no,
-                "trace_no": r.trace_no,
-                "ref_no": r.ref_no,
-                "batch_no": r.batch_no,
-                "auth_code": r.auth_code,
-                "card_bin": r.card_bin,
-                "card_last4": r.card_last4,
-                "amount_fen": r.amount_fen,
-                "txn_time": r.txn_time,
-                "response_code": r.response_code,
-                "terminal_status": r.terminal_status,
-                "reversal_status": r.reversal_status,
-                "settlement_status": r.settlement_status,
-                "settlement_date": r.settlement_date,
-                "original_ref_no": r.original_ref_no,
-            })
-        conn.execute(stmt, params)
-    _link_originals(db_session, set(merchants.values()))
-    _refresh_batches(db_session, set(terminals.values()))
-    after = db_session.scalar(select(func.count()).select_from(Transaction)) or 0
-    return ImportResult(rows=len(rows), inserted=after - before,
-                        updated_or_unchanged=len(rows) - (after - before))
 
 
 def _link_originals(db_session: Session, merchant_ids: set[int]) -> None:
@@ -112,12 +143,18 @@ def _link_originals(db_session: Session, merchant_ids: set[int]) -> None:
 def _refresh_batches(db_session: Session, terminal_ids: set[int]) -> None:
     t = Transaction
     status = case(
-        (func.sum(case((t.settlement_status == SettlementStatus.FAILED, 1), else_=0)) > 0,
-         SettlementStatus.FAILED.value),
-        (func.sum(case((t.settlement_status == SettlementStatus.HELD, 1), else_=0)) > 0,
-         SettlementStatus.HELD.value),
-        (func.min(t.settlement_status) == func.max(t.settlement_status),
-         func.min(t.settlement_status)),
+        (
+            func.sum(case((t.settlement_status == SettlementStatus.FAILED, 1), else_=0)) > 0,
+            SettlementStatus.FAILED.value,
+        ),
+        (
+            func.sum(case((t.settlement_status == SettlementStatus.HELD, 1), else_=0)) > 0,
+            SettlementStatus.HELD.value,
+        ),
+        (
+            func.min(t.settlement_status) == func.max(t.settlement_status),
+            func.min(t.settlement_status),
+        ),
         else_=SettlementStatus.UNSETTLED.value,
     )
     approved = (t.response_code == "00") & (t.reversal_status != "reversed")

@@ -1,0 +1,175 @@
+"""Turn what the merchant said into the normalised slot values the service expects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from actions.normalise import parse_amount, parse_card_last4, parse_reference, parse_time
+from actions.normalise.timewindow import shanghai
+
+UNKNOWN_REF = "unknown"
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_NORMALISED_AMOUNT = re.compile(r"\d{1,7}\.\d{2}")
+_NORMALISED_REF = re.compile(r"(?=[A-Z]*\d)[A-Z0-9]{4,32}")
+_BARE_LAST4 = re.compile(r"\D{0,3}(\d{4})\D{0,6}")
+MAX_AMOUNT = 10_000_000
+
+
+def now_shanghai() -> dt.datetime:
+    """Return the current time in Asia/Shanghai."""
+    return dt.datetime.now(shanghai())
+
+
+def candidates(value: Any) -> list[str]:
+    """List the string values of a slot (entity mappings may give a list)."""
+    if value is None:
+        return []
+    items: Iterable[Any] = value if isinstance(value, list) else [value]
+    return [str(item) for item in items if item is not None and str(item).strip()]
+
+
+def order_ref(value: Any, text: str) -> str | None:
+    """Return a normalised reference, "unknown", or None when nothing usable was said."""
+    values = candidates(value)
+    if UNKNOWN_REF in values:
+        return UNKNOWN_REF
+    if any(v in text for v in values) or not values:
+        found = parse_reference(text)
+        if found is not None:
+            return found.value
+    for v in values:
+        if _NORMALISED_REF.fullmatch(v):
+            return v
+        found = parse_reference(v)
+        if found is not None:
+            return found.value
+    return None
+
+
+def parse_interval(value: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """Read back an ISO 8601 "START/END" interval written by txn_time()."""
+    start, sep, end = value.partition("/")
+    if not sep:
+        return None
+    try:
+        begin, finish = dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end)
+    except ValueError:
+        return None
+    if begin.tzinfo is None or finish.tzinfo is None:
+        return None
+    return begin, finish
+
+
+def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
+    """Return the time the merchant gave as an ISO 8601 interval, or None."""
+    values = candidates(value)
+    for v in values:
+        if parse_interval(v) is not None:
+            return v
+    sources = [text, *values] if any(v in text for v in values) or not values else values
+    for source in sources:
+        window = parse_time(source, now)
+        if window is not None:
+            return f"{window.start.isoformat()}/{window.end.isoformat()}"
+    return None
+
+
+def amount(value: Any, text: str) -> str | None:
+    """Return the amount as a decimal string with two places, or None."""
+    values = candidates(value)
+    sources = values + ([text] if any(v in text for v in values) or not values else [])
+    for source in sources:
+        if _NORMALISED_AMOUNT.fullmatch(source):
+            parsed = source
+        else:
+            found = parse_amount(source)
+            parsed = None if found is None else f"{found:.2f}"
+        if parsed is not None and 0 < float(parsed) < MAX_AMOUNT:
+            return parsed
+    return None
+
+
+def card_last4(value: Any, text: str, *, bare_allowed: bool = False) -> str | None:
+    """Return four card digits; a bare "6688" only counts when we just asked for it."""
+    for v in candidates(value):
+        folded = v.translate(_FULL_WIDTH_DIGITS).strip()
+        if re.fullmatch(r"\d{4}", folded):
+            return folded
+    for source in [text, *candidates(value)]:
+        found = parse_card_last4(source)
+        if found is not None:
+            return found
+    if bare_allowed:
+        match = _BARE_LAST4.fullmatch(text.translate(_FULL_WIDTH_DIGITS).strip())
+        if match:
+            return match.group(1)
+    return None
+
+
+def _day_label(day: dt.date, today: dt.date) -> str:
+    if day == today:
+        return "今天"
+    if day == today - dt.timedelta(days=1):
+        return "昨天"
+    if day == today - dt.timedelta(days=2):
+        return "前天"
+    return f"{day.month}月{day.day}日"
+
+
+def describe_time(value: str, now: dt.datetime) -> str:
+    """Say an interval the way a merchant would: 今天 15:00–16:00."""
+    interval = parse_interval(value)
+    if interval is None:
+        return value
+    start, end = (t.astimezone(shanghai()) for t in interval)
+    today = now.astimezone(shanghai()).date()
+    last = end - dt.timedelta(minutes=1)
+    if start.time() == dt.time() and end.time() == dt.time():
+        if last.date() == start.date():
+            return _day_label(start.date(), today)
+        return f"{_day_label(start.date(), today)}到{_day_label(last.date(), today)}"
+    if end - start <= dt.timedelta(minutes=1):
+        return f"{_day_label(start.date(), today)} {start:%H:%M}"
+    if end.date() == start.date() or last.date() == start.date():
+        return f"{_day_label(start.date(), today)} {start:%H:%M}–{end:%H:%M}"
+    first, second = _day_label(start.date(), today), _day_label(end.date(), today)
+    return f"{first} {start:%H:%M}–{second} {end:%H:%M}"
+
+
+def describe_ref(value: str) -> str:
+    """Name a reference by its shape, as merchants read it off the slip."""
+    if value == UNKNOWN_REF:
+        return "没有单号"
+    if re.fullmatch(r"\d{6}", value):
+        return f"凭证号 {value}"
+    if len(value) == 12:
+        return f"参考号 {value}"
+    return f"单号 {value}"
+
+
+def heard(slots: dict[str, Any], now: dt.datetime) -> str:
+    """Summarise what we are looking up: 参考号 612300000001，今天 15:00–16:00，¥320.50."""
+    parts = []
+    if slots.get("order_ref"):
+        parts.append(describe_ref(str(slots["order_ref"])))
+    if slots.get("txn_time"):
+        parts.append(describe_time(str(slots["txn_time"]), now))
+    if slots.get("amount"):
+        parts.append(f"¥{slots['amount']}")
+    if slots.get("card_last4"):
+        parts.append(f"卡尾号 {slots['card_last4']}")
+    return "，".join(parts) if parts else "您说的那笔交易"
+
+
+def describe_date(value: str | None) -> str:
+    """Turn 2026-11-26 into 11月26日 (unknown dates stay as given)."""
+    if not value:
+        return "近期"
+    try:
+        day = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return f"{day.month}月{day.day}日"

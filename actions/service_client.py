@@ -1,0 +1,89 @@
+"""Client for the DropDesk service's internal API, behind a small swappable interface."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+
+TIMEOUT_SECONDS = 5.0
+
+
+class ServiceError(Exception):
+    """The service could not be reached or answered with an error."""
+
+
+class DropDeskService(Protocol):
+    """What the actions need from the DropDesk service."""
+
+    async def diagnose(self, session_id: str, query: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def escalate(self, session_id: str, reason: str) -> dict[str, Any]: ...
+
+    async def terminals(self, session_id: str) -> list[dict[str, Any]]: ...
+
+
+class HttpDropDeskService:
+    """Speak the internal HTTP contract; every failure becomes ServiceError."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = TIMEOUT_SECONDS) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    def _url(self, session_id: str, tail: str) -> str:
+        return f"{self._base_url}/internal/v1/sessions/{quote(session_id, safe='')}/{tail}"
+
+    async def _request(self, method: str, url: str, payload: dict[str, Any] | None) -> Any:
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout, headers=self._headers) as http,
+                http.request(method, url, json=payload) as response,
+            ):
+                if response.status >= 400:
+                    raise ServiceError(f"{method} {url} -> HTTP {response.status}")
+                return await response.json()
+        except ServiceError:
+            raise
+        except Exception as exc:  # connection errors, timeouts, bad JSON
+            raise ServiceError(f"{method} {url} failed: {exc!r}") from exc
+
+    async def diagnose(self, session_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        data = await self._request("POST", self._url(session_id, "diagnoses"), query)
+        if not isinstance(data, dict) or "code" not in data:
+            raise ServiceError("diagnosis answer has no code")
+        return data
+
+    async def escalate(self, session_id: str, reason: str) -> dict[str, Any]:
+        data = await self._request("POST", self._url(session_id, "escalations"), {"reason": reason})
+        if not isinstance(data, dict) or not data.get("ticket_no"):
+            raise ServiceError("escalation answer has no ticket_no")
+        return data
+
+    async def terminals(self, session_id: str) -> list[dict[str, Any]]:
+        data = await self._request("GET", self._url(session_id, "terminals"), None)
+        if not isinstance(data, list):
+            raise ServiceError("terminals answer is not a list")
+        return data
+
+
+_service: DropDeskService | None = None
+
+
+def get_service() -> DropDeskService:
+    """Return the configured service, built from the environment on first use."""
+    global _service
+    if _service is None:
+        _service = HttpDropDeskService(
+            os.environ.get("DROPDESK_SERVICE_URL", "http://127.0.0.1:8000"),
+            os.environ.get("DROPDESK_INTERNAL_TOKEN", "dev-only-internal-token"),
+        )
+    return _service
+
+
+def use_service(service: DropDeskService | None) -> None:
+    """Swap the service (tests pass a fake; None rebuilds from the environment)."""
+    global _service
+    _service = service

@@ -1,0 +1,172 @@
+"""validate_drop_form: normalise what the merchant says, however it is said."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.shared.utils.io import read_yaml_file
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.form_validation import ValidateDropForm
+from actions.normalise.timewindow import shanghai
+
+from .fake_service import entity, make_tracker
+
+NOW = dt.datetime(2026, 11, 25, 16, 30, tzinfo=shanghai())
+DOMAIN: dict[str, Any] = read_yaml_file(Path(__file__).parents[2] / "bot" / "domain.yml")
+WINDOW_3PM = "2026-11-25T15:00:00+08:00/2026-11-25T16:00:00+08:00"
+
+
+def validate(active: bool = True, **tracker_args: Any) -> tuple[dict[str, Any], list[str | None]]:
+    action = ValidateDropForm()
+    action.clock = staticmethod(lambda: NOW)  # type: ignore[method-assign]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(active_loop="drop_form" if active else None, **tracker_args)
+    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    return slots, [m.get("response") for m in dispatcher.messages]
+
+
+def test_all_three_in_one_message_are_normalised() -> None:
+    text = "参考号612300000001 今天下午三点 320块5"
+    slots, responses = validate(
+        active=False,
+        text=text,
+        entities=[entity("order_ref", "612300000001"), entity("amount", "320块5")],
+        candidates={"order_ref": "612300000001", "amount": "320块5"},
+    )
+    assert slots["order_ref"] == "612300000001"
+    assert slots["amount"] == "320.50"
+    assert slots["txn_time"] == WINDOW_3PM  # the NLU missed the time; the text has it
+    assert slots["fallback_count"] == 0.0
+    assert responses == []
+
+
+@pytest.mark.parametrize(
+    ("said", "normalised"),
+    [
+        ("三百二十元", "320.00"),
+        ("¥1,280.00", "1280.00"),
+        ("两千三百元整", "2300.00"),
+        ("1.2万", "12000.00"),
+        ("三块五", "3.50"),
+        ("￥88", "88.00"),
+    ],
+)
+def test_amounts(said: str, normalised: str) -> None:
+    slots, _ = validate(
+        text=said,
+        intent="inform",
+        entities=[entity("amount", said)],
+        candidates={"amount": said},
+        slots={"requested_slot": "amount"},
+    )
+    assert slots["amount"] == normalised
+
+
+@pytest.mark.parametrize(
+    ("said", "window"),
+    [
+        ("昨天下午三点", "2026-11-24T15:00:00+08:00/2026-11-24T16:00:00+08:00"),
+        ("11月20日 14:05", "2026-11-20T14:05:00+08:00/2026-11-20T14:06:00+08:00"),
+        ("半小时前", "2026-11-25T15:45:00+08:00/2026-11-25T16:15:00+08:00"),
+    ],
+)
+def test_times_become_iso_intervals(said: str, window: str) -> None:
+    slots, _ = validate(
+        text=said,
+        intent="inform",
+        entities=[entity("txn_time", said)],
+        candidates={"txn_time": said},
+    )
+    assert slots["txn_time"] == window
+
+
+def test_unreadable_amount_is_rejected_with_a_reason() -> None:
+    slots, responses = validate(
+        text="好多钱",
+        intent="inform",
+        entities=[entity("amount", "好多")],
+        candidates={"amount": "好多"},
+    )
+    assert slots["amount"] is None
+    assert responses == ["utter_invalid_amount"]
+
+
+def test_no_reference_is_kept_as_unknown() -> None:
+    slots, responses = validate(
+        text="没有单号", intent="dont_know_ref", candidates={"order_ref": "unknown"}
+    )
+    assert slots["order_ref"] == "unknown"
+    assert responses == []
+
+
+def test_no_to_the_reference_question_means_unknown() -> None:
+    slots, _ = validate(text="没有", intent="deny", slots={"requested_slot": "order_ref"})
+    assert slots["order_ref"] == "unknown"
+
+
+def test_correction_replaces_the_amount() -> None:
+    slots, _ = validate(
+        active=False,
+        text="不对，金额是380",
+        intent="correct_info",
+        entities=[entity("amount", "380")],
+        slots={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"},
+        candidates={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "380"},
+    )
+    assert slots["amount"] == "380.00"
+    assert slots["order_ref"] == "612300000001"
+    assert slots["txn_time"] == WINDOW_3PM
+
+
+def test_correction_the_nlu_missed_is_read_from_the_text() -> None:
+    slots, _ = validate(
+        active=False,
+        text="时间说错了，是下午两点",
+        intent="correct_info",
+        slots={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"},
+    )
+    assert slots["txn_time"] == "2026-11-25T14:00:00+08:00/2026-11-25T15:00:00+08:00"
+    assert "amount" not in slots
+
+
+def test_bare_card_digits_answer_the_card_question_not_the_amount() -> None:
+    before = [
+        {"event": "slot", "name": "amount", "value": "320.50"},
+        {"event": "slot", "name": "pending_question", "value": "card_last4"},
+    ]
+    slots, _ = validate(
+        active=False,
+        text="6688",
+        intent="inform",
+        events=before,
+        entities=[entity("amount", "6688")],
+        slots={"order_ref": "unknown", "txn_time": WINDOW_3PM, "pending_question": "card_last4"},
+        candidates={"amount": "6688"},
+    )
+    assert slots["amount"] == "320.50"
+    assert slots["card_last4"] == "6688"
+
+
+def test_card_tail_from_text() -> None:
+    slots, _ = validate(text="顾客卡尾号是0937", intent="inform")
+    assert slots["card_last4"] == "0937"
+
+
+def test_a_new_report_forgets_the_previous_transaction() -> None:
+    slots, _ = validate(
+        active=False,
+        text="又有一笔刷卡失败了",
+        intent="report_drop",
+        slots={"card_last4": "6688"},
+        candidates={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"},
+    )
+    assert slots["order_ref"] is None
+    assert slots["txn_time"] is None
+    assert slots["amount"] is None
+    assert slots["card_last4"] is None
