@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEV_SECRET = "dev-only-secret-change-me"
+DEV_SECRET = "dev-only-secret-change-me-in-production"
 DEV_INTERNAL_TOKEN = "dev-only-internal-token"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     extra_workdays: Annotated[list[dt.date], NoDecode] = Field(default_factory=list)
     max_message_chars: int = 500
     max_request_bytes: int = 64 * 1024
+    latest_terminal_software: str = "V3.1.0"
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
                 ("DROPDESK_SECRET_KEY", self.secret_key, DEV_SECRET),
                 ("DROPDESK_INTERNAL_TOKEN", self.internal_token, DEV_INTERNAL_TOKEN),
             ):
-                if value == dev or len(value) < 16:
+                if value == dev or len(value) < 32:
                     raise ValueError(f"{name} must be set to a strong secret in production")
         return self
 

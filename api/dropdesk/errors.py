@@ -15,6 +15,10 @@ class NotFoundError(LookupError):
     """The thing does not exist, or is not the caller's to see."""
 
 
+class InvalidInputError(ValueError):
+    """The request is well-formed but its content is not acceptable (message shown as is)."""
+
+
 class RequestTooLargeError(Exception):
     """The request body is over the configured limit."""
 
@@ -40,6 +44,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(UnknownMerchantError)
     async def _unknown_merchant(_: Request, exc: UnknownMerchantError) -> JSONResponse:
         return _error(404, "unknown_merchant", f"no merchant {exc}")
+
+    @app.exception_handler(InvalidInputError)
+    async def _invalid_input(_: Request, exc: InvalidInputError) -> JSONResponse:
+        return _error(422, "invalid_input", str(exc))
 
     @app.exception_handler(RequestTooLargeError)
     async def _too_large(_: Request, exc: RequestTooLargeError) -> JSONResponse:

@@ -64,3 +64,10 @@ NEXT_STEPS: dict[str, str] = {
     "ask_amount": "询问准确金额",
     "ask_reference": "询问订单号或参考号",
 }
+
+BOT_UNAVAILABLE = (
+    "抱歉，系统暂时繁忙，您的消息已经收到并保存。请稍等一两分钟再发一次，我们会接着处理。"
+)
+MESSAGE_TOO_LONG = "消息太长了，请控制在 {limit} 个字以内，分几条发送也可以。"
+MESSAGE_EMPTY = "消息不能为空。"
+REQUEST_TOO_LARGE = "请求内容太大。"

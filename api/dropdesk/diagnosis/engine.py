@@ -104,8 +104,7 @@ def _duplicate_group(
     for group in groups.values():
         group.sort(key=lambda t: t.txn_time)
         close = any(
-            b.txn_time - a.txn_time <= policy.duplicate_window
-            for a, b in itertools.pairwise(group)
+            b.txn_time - a.txn_time <= policy.duplicate_window for a, b in itertools.pairwise(group)
         )
         if len(group) >= 2 and close:
             found.append(group)

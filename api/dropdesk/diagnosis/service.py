@@ -15,12 +15,12 @@ from dropdesk.diagnosis.models import (
     DiagnosisRead,
     DropCode,
     NextStep,
-    TerminalHealth,
     TransactionRead,
 )
 from dropdesk.diagnosis.settlement import SettlementCalendar
 from dropdesk.merchant import service as merchant_service
 from dropdesk.merchant.models import Merchant
+from dropdesk.terminal import service as terminal_service
 from dropdesk.terminal.models import Terminal
 from dropdesk.timezone import SHANGHAI, now_shanghai
 from dropdesk.transaction import service as transaction_service
@@ -153,16 +153,7 @@ def _read(merchant: Merchant, verdict: Verdict) -> DiagnosisRead:
         next_steps=verdict.next_steps,
         needs_human=verdict.needs_human or NextStep.ESCALATE in verdict.next_steps,
         details=details,
-        terminals=[
-            TerminalHealth(
-                terminal_no=t.terminal_no,
-                model=t.model,
-                software_version=t.software_version,
-                last_online_at=t.last_online_at.astimezone(SHANGHAI) if t.last_online_at else None,
-                network_type=t.network_type,
-            )
-            for t in terminals.values()
-        ],
+        terminals=[terminal_service.health(t) for t in terminals.values()],
     )
 
 

@@ -1,0 +1,130 @@
+"""Chat sessions, their transcript, and the schemas the chat API speaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dropdesk.database.core import Base, UTCDateTime
+
+
+class SessionStatus(enum.StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    AGENT = "agent"
+    CLOSED = "closed"
+
+
+class Sender(enum.StrEnum):
+    MERCHANT = "merchant"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Delivery(enum.StrEnum):
+    """For merchant messages: whether the bot has had them."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class ChatSession(Base):
+    __tablename__ = "chat_session"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10), default="api")
+    status: Mapped[str] = mapped_column(String(10), default=SessionStatus.BOT)
+    order_ref: Mapped[str | None] = mapped_column(String(32))
+    time_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    time_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    diagnosis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Message(Base):
+    __tablename__ = "chat_message"
+    __table_args__ = (Index("ix_chat_message_session", "session_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_session.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    delivery: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SessionCreate(BaseModel):
+    channel: str = Field(default="api", pattern=r"^(api|widget|wechat)$")
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+
+
+class MessageCreate(BaseModel):
+    text: str
+
+
+class ButtonRead(BaseModel):
+    title: str
+    payload: str
+
+
+class MessageRead(BaseModel):
+    id: int
+    sender: Sender
+    text: str
+    buttons: list[ButtonRead] = Field(default_factory=list)
+    delivery: Delivery | None = None
+    created_at: dt.datetime
+
+
+class TimeWindowRead(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+
+
+class EvidenceRead(BaseModel):
+    order_ref: str | None
+    txn_time: TimeWindowRead | None
+    amount: str | None
+
+
+class DiagnosisSummary(BaseModel):
+    code: str
+    transactions: list[dict[str, Any]]
+    reason: str
+
+
+class SessionState(BaseModel):
+    session_id: str
+    status: SessionStatus
+    evidence: EvidenceRead
+    diagnosis: DiagnosisSummary | None
+    escalated: bool
+    ticket_no: str | None = None
+
+
+class ReplyRead(BaseModel):
+    text: str
+    buttons: list[ButtonRead] = Field(default_factory=list)
+
+
+class TurnRead(BaseModel):
+    messages: list[ReplyRead]
+    session: SessionState

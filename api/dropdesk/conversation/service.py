@@ -1,0 +1,198 @@
+"""Chat sessions and transcripts: plain functions over a database session."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dropdesk.conversation.models import (
+    ChatSession,
+    Delivery,
+    DiagnosisSummary,
+    EvidenceRead,
+    Message,
+    MessageRead,
+    Sender,
+    SessionState,
+    SessionStatus,
+    TimeWindowRead,
+)
+from dropdesk.errors import NotFoundError
+from dropdesk.merchant import service as merchant_service
+from dropdesk.merchant.models import Merchant
+from dropdesk.ticket.models import Ticket
+from dropdesk.timezone import SHANGHAI, parse_business_time
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create(*, db_session: Session, merchant_no: str, channel: str) -> ChatSession:
+    """Open a chat session for a merchant."""
+    merchant = merchant_service.get_by_no(db_session=db_session, merchant_no=merchant_no)
+    if merchant is None:
+        raise NotFoundError("merchant not found")
+    now = _now()
+    chat = ChatSession(
+        id=secrets.token_urlsafe(16),
+        merchant_id=merchant.id,
+        channel=channel,
+        status=SessionStatus.BOT,
+        escalated=False,
+        created_at=now,
+        updated_at=now,
+    )
+    db_session.add(chat)
+    db_session.flush()
+    return chat
+
+
+def get_for_merchant(*, db_session: Session, session_id: str, merchant_no: str) -> ChatSession:
+    """Return a session only if it belongs to this merchant; otherwise it does not exist."""
+    chat = db_session.scalar(
+        select(ChatSession)
+        .join(Merchant, Merchant.id == ChatSession.merchant_id)
+        .where(ChatSession.id == session_id, Merchant.merchant_no == merchant_no)
+    )
+    if chat is None:
+        raise NotFoundError("会话不存在")
+    return chat
+
+
+def get(*, db_session: Session, session_id: str) -> ChatSession:
+    """Return a session by id (internal callers only)."""
+    chat = db_session.get(ChatSession, session_id)
+    if chat is None:
+        raise NotFoundError("session not found")
+    return chat
+
+
+def add_message(
+    *,
+    db_session: Session,
+    chat: ChatSession,
+    sender: Sender,
+    text: str,
+    buttons: Sequence[dict[str, str]] | None = None,
+    delivery: Delivery | None = None,
+) -> Message:
+    """Append a message to the transcript."""
+    message = Message(
+        session_id=chat.id,
+        sender=sender,
+        text=text,
+        buttons=list(buttons) if buttons else None,
+        delivery=delivery,
+        created_at=_now(),
+    )
+    chat.updated_at = message.created_at
+    db_session.add(message)
+    db_session.flush()
+    return message
+
+
+def set_delivery(*, db_session: Session, message_id: int, delivery: Delivery) -> None:
+    """Record whether the bot received a merchant message."""
+    message = db_session.get_one(Message, message_id)
+    message.delivery = delivery
+
+
+def transcript(*, db_session: Session, session_id: str, after_id: int = 0) -> list[Message]:
+    """Every message of a session in order, optionally only those after an id."""
+    return list(
+        db_session.scalars(
+            select(Message)
+            .where(Message.session_id == session_id, Message.id > after_id)
+            .order_by(Message.id)
+        )
+    )
+
+
+def message_read(message: Message) -> MessageRead:
+    """Render a stored message for the API."""
+    return MessageRead.model_validate(
+        {
+            "id": message.id,
+            "sender": message.sender,
+            "text": message.text,
+            "buttons": message.buttons or [],
+            "delivery": message.delivery,
+            "created_at": message.created_at,
+        }
+    )
+
+
+def record_slots(*, db_session: Session, chat: ChatSession, slots: dict[str, Any]) -> None:
+    """Copy what the bot has gathered (order ref, time window, amount) onto the session."""
+    ref = slots.get("order_ref")
+    if isinstance(ref, str) and ref and ref != "unknown":
+        chat.order_ref = ref[:32]
+    window = slots.get("txn_time")
+    if isinstance(window, str) and "/" in window:
+        try:
+            start, end = (parse_business_time(p) for p in window.split("/", 1))
+            chat.time_from, chat.time_to = start, end
+        except ValueError:
+            pass
+    amount = slots.get("amount")
+    if isinstance(amount, str | int | float) and amount != "":
+        with contextlib.suppress(InvalidOperation):
+            chat.amount_fen = int(Decimal(str(amount)) * 100)
+    last4 = slots.get("card_last4")
+    if isinstance(last4, str) and len(last4) == 4 and last4.isdigit():
+        chat.card_last4 = last4
+
+
+def record_diagnosis(*, db_session: Session, chat: ChatSession, query: dict[str, Any],
+                     diagnosis: dict[str, Any]) -> None:  # fmt: skip
+    """Keep the evidence the bot diagnosed with and the diagnosis itself."""
+    record_slots(
+        db_session=db_session,
+        chat=chat,
+        slots={
+            "order_ref": query.get("order_ref"),
+            "txn_time": f"{query['time_from']}/{query['time_to']}"
+            if query.get("time_from") and query.get("time_to")
+            else None,
+            "amount": query.get("amount"),
+            "card_last4": query.get("card_last4"),
+        },
+    )
+    chat.diagnosis = diagnosis
+    chat.updated_at = _now()
+
+
+def state(*, db_session: Session, chat: ChatSession) -> SessionState:
+    """The session as the chat API shows it."""
+    window = None
+    if chat.time_from and chat.time_to:
+        window = TimeWindowRead(
+            start=chat.time_from.astimezone(SHANGHAI), end=chat.time_to.astimezone(SHANGHAI)
+        )
+    amount = f"{Decimal(chat.amount_fen) / 100:.2f}" if chat.amount_fen is not None else None
+    diagnosis = None
+    if chat.diagnosis:
+        diagnosis = DiagnosisSummary(
+            code=chat.diagnosis["code"],
+            transactions=chat.diagnosis.get("transactions", []),
+            reason=chat.diagnosis.get("reason", ""),
+        )
+    ticket_no = db_session.scalar(
+        select(Ticket.ticket_no).where(Ticket.session_id == chat.id).order_by(Ticket.id.desc())
+    )
+    return SessionState(
+        session_id=chat.id,
+        status=SessionStatus(chat.status),
+        evidence=EvidenceRead(order_ref=chat.order_ref, txn_time=window, amount=amount),
+        diagnosis=diagnosis,
+        escalated=chat.escalated,
+        ticket_no=ticket_no,
+    )

@@ -1,0 +1,63 @@
+"""A stand-in for `rasa run --enable-api` that speaks its REST protocol over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+
+class FakeRasa:
+    """Replies 'heard: <text>' with a button; remembers slots set by '/slot name=value'."""
+
+    def __init__(self) -> None:
+        self.delay = 0.0
+        self.received: list[dict[str, Any]] = []
+        self.slots: dict[str, dict[str, Any]] = {}
+        self.app = FastAPI()
+
+        @self.app.post("/webhooks/rest/webhook")
+        async def webhook(body: dict[str, Any]) -> list[dict[str, Any]]:
+            await asyncio.sleep(self.delay)
+            self.received.append(body)
+            sender, text = body["sender"], body["message"]
+            if text.startswith("/slot "):
+                name, _, value = text.removeprefix("/slot ").partition("=")
+                self.slots.setdefault(sender, {})[name] = value
+            return [
+                {"recipient_id": sender, "text": f"heard: {text}",
+                 "buttons": [{"title": "解决了", "payload": "/affirm"}]},
+            ]  # fmt: skip
+
+        @self.app.get("/conversations/{sender}/tracker")
+        async def tracker(sender: str) -> dict[str, Any]:
+            return {"sender_id": sender, "slots": self.slots.get(sender, {})}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(app: Any, port: int) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on 127.0.0.1:port in a thread."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

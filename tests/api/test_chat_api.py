@@ -1,0 +1,196 @@
+"""The chat API against a Rasa stand-in over real HTTP: storage, isolation, outages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from dropdesk.auth.service import issue_merchant_token
+from dropdesk.config import Settings
+from dropdesk.conversation.models import Message
+from dropdesk.main import create_app
+from dropdesk.ticket.models import Ticket
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.api.factories import CARD_1, MERCHANT_A, MERCHANT_B, row, store
+from tests.api.fake_rasa import FakeRasa, free_port, serve
+
+
+@pytest.fixture
+def rasa() -> Iterator[tuple[FakeRasa, int]]:
+    fake, port = FakeRasa(), free_port()
+    with serve(fake.app, port):
+        yield fake, port
+
+
+@pytest.fixture
+def client(settings: Settings, rasa: tuple[FakeRasa, int], db_session: Session
+           ) -> Iterator[TestClient]:  # fmt: skip
+    store(db_session, row(), row(merchant_no=MERCHANT_B, terminal_no="T0000002"))
+    settings = settings.model_copy(
+        update={"rasa_url": f"http://127.0.0.1:{rasa[1]}", "rasa_timeout_seconds": 1.0}
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def auth(settings: Settings, merchant_no: str = MERCHANT_A) -> dict[str, str]:
+    token = issue_merchant_token(merchant_no=merchant_no, settings=settings)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def open_session(client: TestClient, settings: Settings, merchant: str = MERCHANT_A) -> str:
+    response = client.post("/api/v1/sessions", headers=auth(settings, merchant))
+    assert response.status_code == 201
+    return str(response.json()["session_id"])
+
+
+def test_a_turn_is_stored_and_answered(client: TestClient, settings: Settings,
+                                       rasa: tuple[FakeRasa, int]) -> None:  # fmt: skip
+    sid = open_session(client, settings)
+    response = client.post(f"/api/v1/sessions/{sid}/messages", json={"text": "刷卡失败了"},
+                           headers=auth(settings))  # fmt: skip
+    assert response.status_code == 200
+    body = response.json()
+    assert body["messages"] == [
+        {"text": "heard: 刷卡失败了", "buttons": [{"title": "解决了", "payload": "/affirm"}]}
+    ]
+    assert body["session"]["status"] == "bot" and body["session"]["diagnosis"] is None
+    assert rasa[0].received[0] == {"sender": sid, "message": "刷卡失败了",
+                                   "metadata": {"merchant_no": MERCHANT_A}}  # fmt: skip
+    history = client.get(f"/api/v1/sessions/{sid}/messages", headers=auth(settings)).json()
+    assert [(m["sender"], m["delivery"]) for m in history] == [
+        ("merchant", "delivered"),
+        ("bot", None),
+    ]
+
+
+def test_evidence_comes_from_the_bot_slots(client: TestClient, settings: Settings) -> None:
+    sid = open_session(client, settings)
+    for text in (
+        "/slot order_ref=612300000001",
+        "/slot amount=320.50",
+        "/slot txn_time=2026-11-25T15:00:00+08:00/2026-11-25T15:59:59+08:00",
+    ):
+        client.post(f"/api/v1/sessions/{sid}/messages", json={"text": text},
+                    headers=auth(settings))  # fmt: skip
+    state = client.get(f"/api/v1/sessions/{sid}", headers=auth(settings)).json()
+    assert state["evidence"] == {
+        "order_ref": "612300000001",
+        "amount": "320.50",
+        "txn_time": {"start": "2026-11-25T15:00:00+08:00", "end": "2026-11-25T15:59:59+08:00"},
+    }
+
+
+def test_another_merchant_gets_404(client: TestClient, settings: Settings) -> None:
+    sid = open_session(client, settings)
+    other = auth(settings, MERCHANT_B)
+    assert client.get(f"/api/v1/sessions/{sid}", headers=other).status_code == 404
+    assert client.get(f"/api/v1/sessions/{sid}/messages", headers=other).status_code == 404
+    sent = client.post(f"/api/v1/sessions/{sid}/messages", json={"text": "hi"}, headers=other)
+    assert sent.status_code == 404
+    assert client.get(f"/api/v1/sessions/{sid}").status_code == 401
+    forged = {"Authorization": "Bearer " + auth(settings)["Authorization"][7:-3] + "abc"}
+    assert client.get(f"/api/v1/sessions/{sid}", headers=forged).status_code == 401
+
+
+def test_text_limits(client: TestClient, settings: Settings) -> None:
+    sid = open_session(client, settings)
+    url = f"/api/v1/sessions/{sid}/messages"
+    too_long = client.post(url, json={"text": "掉" * (settings.max_message_chars + 1)},
+                           headers=auth(settings))  # fmt: skip
+    assert too_long.status_code == 422 and "太长" in too_long.json()["error"]["message"]
+    empty = client.post(url, json={"text": "   "}, headers=auth(settings))
+    assert empty.status_code == 422
+    huge = client.post(
+        url,
+        content=b'{"text": "' + b"a" * 200_000 + b'"}',
+        headers={**auth(settings), "Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413
+    malformed = client.post(url, content=b"{not json", headers={
+        **auth(settings), "Content-Type": "application/json"})  # fmt: skip
+    assert malformed.status_code == 422
+
+
+def test_card_numbers_typed_by_a_merchant_are_masked(
+    client: TestClient, settings: Settings, db_session: Session, rasa: tuple[FakeRasa, int]
+) -> None:
+    sid = open_session(client, settings)
+    client.post(f"/api/v1/sessions/{sid}/messages", json={"text": f"卡号{CARD_1}被扣了"},
+                headers=auth(settings))  # fmt: skip
+    texts = db_session.scalars(select(Message.text)).all()
+    assert all(CARD_1 not in t for t in texts) and "622202******0128" in texts[0]
+    assert CARD_1 not in str(rasa[0].received)
+
+
+def test_bot_down_or_slow_apologises_and_loses_nothing(
+    client: TestClient, settings: Settings, rasa: tuple[FakeRasa, int], db_session: Session
+) -> None:
+    fake, port = rasa
+    sid = open_session(client, settings)
+    url = f"/api/v1/sessions/{sid}/messages"
+    fake.delay = 1.5  # over the 1 s timeout
+    slow = client.post(url, json={"text": "第一句"}, headers=auth(settings)).json()
+    assert "稍等" in slow["messages"][0]["text"]
+    fake.delay = 0
+    ok = client.post(url, json={"text": "第二句"}, headers=auth(settings)).json()
+    assert ok["messages"][0]["text"] == "heard: 第二句"
+    history = client.get(url, headers=auth(settings)).json()
+    assert [(m["sender"], m["text"], m["delivery"]) for m in history] == [
+        ("merchant", "第一句", "failed"),
+        ("system", slow["messages"][0]["text"], None),
+        ("merchant", "第二句", "delivered"),
+        ("bot", "heard: 第二句", None),
+    ]
+
+
+def test_bot_not_running(settings: Settings, db_session: Session) -> None:
+    store(db_session, row())
+    settings = settings.model_copy(update={"rasa_url": f"http://127.0.0.1:{free_port()}"})
+    with TestClient(create_app(settings)) as client:
+        sid = open_session(client, settings)
+        reply = client.post(f"/api/v1/sessions/{sid}/messages", json={"text": "在吗"},
+                            headers=auth(settings)).json()  # fmt: skip
+        assert "系统暂时繁忙" in reply["messages"][0]["text"]
+        assert reply["session"]["status"] == "bot"
+
+
+def test_internal_diagnosis_and_escalation(client: TestClient, settings: Settings,
+                                           db_session: Session) -> None:  # fmt: skip
+    store(db_session, row(ref_no="612300000450", terminal_status="timeout",
+                          reversal_status="failed"))  # fmt: skip
+    sid = open_session(client, settings)
+    internal = {"Authorization": f"Bearer {settings.internal_token}"}
+    assert client.post(f"/internal/v1/sessions/{sid}/diagnoses", json={}).status_code == 401
+    result = client.post(
+        f"/internal/v1/sessions/{sid}/diagnoses",
+        headers=internal,
+        json={"order_ref": "612300000450", "amount": "320.50"},
+    ).json()
+    assert result["code"] == "reversal_failed" and result["needs_human"]
+    ticket = client.post(f"/internal/v1/sessions/{sid}/escalations", headers=internal,
+                         json={"reason": "needs_human"}).json()  # fmt: skip
+    assert ticket["ticket_no"].startswith("T") and ticket["status"] == "queued"
+    again = client.post(f"/internal/v1/sessions/{sid}/escalations", headers=internal,
+                        json={"reason": "merchant_request"}).json()  # fmt: skip
+    assert again["ticket_no"] == ticket["ticket_no"]
+    state = client.get(f"/api/v1/sessions/{sid}", headers=auth(settings)).json()
+    assert state["status"] == "queued" and state["escalated"]
+    assert state["diagnosis"]["code"] == "reversal_failed"
+    assert state["evidence"]["order_ref"] == "612300000450"
+    assert state["ticket_no"] == ticket["ticket_no"]
+    evidence = db_session.scalars(select(Ticket.evidence)).one()
+    assert evidence["diagnosis"]["code"] == "reversal_failed"
+    assert evidence["candidates"][0]["card_masked"] == "622202******0128"
+    assert evidence["terminals"][0]["terminal_no"] == "T0000001"
+    # Queued for a person: the bot no longer answers.
+    quiet = client.post(f"/api/v1/sessions/{sid}/messages", json={"text": "还在吗"},
+                        headers=auth(settings)).json()  # fmt: skip
+    assert quiet["messages"] == []
+    terminals = client.get(f"/internal/v1/sessions/{sid}/terminals", headers=internal).json()
+    assert terminals[0]["latest_software_version"] == settings.latest_terminal_software
+    missing = client.post("/internal/v1/sessions/nope/diagnoses", headers=internal, json={})
+    assert missing.status_code == 404
