@@ -129,7 +129,7 @@ def test_card_numbers_typed_by_a_merchant_are_masked(
 def test_bot_down_or_slow_apologises_and_loses_nothing(
     client: TestClient, settings: Settings, rasa: tuple[FakeRasa, int], db_session: Session
 ) -> None:
-    fake, port = rasa
+    fake, _port = rasa
     sid = open_session(client, settings)
     url = f"/api/v1/sessions/{sid}/messages"
     fake.delay = 1.5  # over the 1 s timeout
