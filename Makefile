@@ -93,6 +93,7 @@ eval: setup train
 	$(RASA) test nlu $(RASA_ARGS) --nlu data --cross-validation --folds 5 --out var/eval/crossval
 	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout.yml --out var/eval/heldout
 
-bench: setup
+bench: setup train
 	$(VENV)/bin/python bench/import_bench.py
 	$(VENV)/bin/python bench/diagnosis_bench.py
+	$(VENV)/bin/python bench/turn_bench.py $(MODEL) --train

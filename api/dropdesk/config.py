@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = 64 * 1024
     latest_terminal_software: str = "V3.1.0"
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_upload_bytes: int = 5 * 1024 * 1024
+    upload_dir: Path = ROOT / "var" / "uploads"
 
     @model_validator(mode="before")
     @classmethod

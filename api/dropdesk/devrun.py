@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +125,71 @@ def child_env(settings: Settings) -> dict[str, str]:
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}"
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     return env
+
+
+@dataclass
+class Stack:
+    """A running DropDesk on free ports: for end-to-end tests and benchmarks."""
+
+    settings: Settings
+    base_url: str
+    log_dir: Path
+    pids: dict[str, int]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def local_stack(
+    workdir: Path, model: Path, bot_venv: Path, timeout: float = 300
+) -> Iterator[Stack]:
+    """Migrate and seed a fresh SQLite store, start all three processes, stop them after."""
+    from dropdesk import demo
+    from dropdesk.database.core import session_scope
+    from dropdesk.database.migrate import upgrade
+    from dropdesk.timezone import now_shanghai
+
+    port, rasa_port, actions_port = free_port(), free_port(), free_port()
+    settings = Settings(
+        env="test",
+        database_url=f"sqlite:///{workdir / 'dropdesk.db'}",
+        secret_key=secrets.token_urlsafe(32),
+        internal_token=secrets.token_urlsafe(32),
+        port=port,
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        rasa_timeout_seconds=30,
+    )
+    upgrade(settings.database_url)
+    with session_scope(settings.database_url) as db_session:
+        demo.seed(db_session=db_session, now=now_shanghai())
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    env = child_env(settings) | {
+        "DROPDESK_ENV": "test",
+        "DROPDESK_DATABASE_URL": settings.database_url,
+        "DROPDESK_SECRET_KEY": settings.secret_key,
+        "DROPDESK_PORT": str(port),
+        "DROPDESK_RASA_URL": settings.rasa_url,
+        "DROPDESK_RASA_TIMEOUT_SECONDS": "30",
+    }
+    specs = processes(settings, model, bot_venv, actions_port=actions_port, endpoints=endpoints)
+    log_dir = workdir / "log"
+    running = start(specs, log_dir, env)
+    try:
+        failed = wait_healthy(specs, running, timeout=timeout)
+        if failed:
+            log = (log_dir / f"{failed}.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{failed} did not start:\n{log}")
+        yield Stack(
+            settings=settings,
+            base_url=f"http://127.0.0.1:{port}",
+            log_dir=log_dir,
+            pids={s.name: p.pid for s, p in zip(specs, running, strict=True)},
+        )
+    finally:
+        stop(running)

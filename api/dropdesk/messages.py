@@ -71,3 +71,9 @@ BOT_UNAVAILABLE = (
 MESSAGE_TOO_LONG = "消息太长了，请控制在 {limit} 个字以内，分几条发送也可以。"
 MESSAGE_EMPTY = "消息不能为空。"
 REQUEST_TOO_LARGE = "请求内容太大。"
+
+ATTACHMENT_MESSAGE = "[图片]"
+UPLOAD_EMPTY = "没有收到图片，请重新选择。"
+UPLOAD_TOO_LARGE = "图片太大了，请上传不超过 {limit} 的图片。"
+UPLOAD_BAD_TYPE = "只能上传 JPG、PNG 或 WebP 格式的图片（签购单照片或截图）。"
+UPLOAD_BAD_DIMENSIONS = "图片尺寸不正常，请换一张清晰的照片或截图。"

@@ -1,5 +1,6 @@
 """Import every ORM model so the metadata is complete (Alembic, tests)."""
 
+from dropdesk.attachment.models import Attachment
 from dropdesk.conversation.models import ChatSession, Message
 from dropdesk.database.core import Base
 from dropdesk.merchant.models import Merchant
@@ -8,6 +9,7 @@ from dropdesk.ticket.models import Ticket
 from dropdesk.transaction.models import SettlementBatch, Transaction
 
 __all__ = [
+    "Attachment",
     "Base",
     "ChatSession",
     "Merchant",

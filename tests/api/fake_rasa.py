@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from dropdesk.devrun import free_port
 from fastapi import FastAPI
+
+__all__ = ["FakeRasa", "free_port", "serve"]
 
 
 class FakeRasa:
@@ -39,12 +41,6 @@ class FakeRasa:
         @self.app.get("/conversations/{sender}/tracker")
         async def tracker(sender: str) -> dict[str, Any]:
             return {"sender_id": sender, "slots": self.slots.get(sender, {})}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -65,6 +65,9 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     delivery: Mapped[str | None] = mapped_column(String(10))
+    attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attachment.id", ondelete="SET NULL")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
@@ -91,6 +94,7 @@ class MessageRead(BaseModel):
     text: str
     buttons: list[ButtonRead] = Field(default_factory=list)
     delivery: Delivery | None = None
+    attachment: str | None = None
     created_at: dt.datetime
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dropdesk.attachment.service import attachment_url
 from dropdesk.conversation.models import (
     ChatSession,
     Delivery,
@@ -83,6 +84,7 @@ def add_message(
     text: str,
     buttons: Sequence[dict[str, str]] | None = None,
     delivery: Delivery | None = None,
+    attachment_id: int | None = None,
 ) -> Message:
     """Append a message to the transcript."""
     message = Message(
@@ -91,6 +93,7 @@ def add_message(
         text=text,
         buttons=list(buttons) if buttons else None,
         delivery=delivery,
+        attachment_id=attachment_id,
         created_at=_now(),
     )
     chat.updated_at = message.created_at
@@ -125,6 +128,9 @@ def message_read(message: Message) -> MessageRead:
             "text": message.text,
             "buttons": message.buttons or [],
             "delivery": message.delivery,
+            "attachment": attachment_url(message.session_id, message.attachment_id)
+            if message.attachment_id is not None
+            else None,
             "created_at": message.created_at,
         }
     )

@@ -1,0 +1,102 @@
+"""Per-turn latency through the chat API beside the same turns sent straight to Rasa.
+
+Usage: python bench/turn_bench.py MODEL [--train]   (make bench passes the current model)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from dropdesk import demo
+from dropdesk.auth.service import issue_merchant_token
+from dropdesk.config import ROOT
+from dropdesk.devrun import local_stack
+
+CONVERSATIONS = 15
+SCRIPTS = [
+    ["你好", "刚才刷了320块5，机器显示超时，顾客说扣钱了，参考号612300000001", "解决了"],
+    ["顾客说被扣了两次钱", "没有单号", "五十分钟前", "199元", "谢谢"],
+    ["一清机安全吗", "pos机网络不好怎么办", "退款多久到账"],
+]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MiB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(values, n=100)
+    return q[49], q[94]
+
+
+def train_seconds() -> float:
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        subprocess.run(
+            [str(ROOT / ".venv-bot/bin/rasa"), "train", "--config", "bot/config.yml", "--domain",
+             "bot/domain.yml", "--data", "data", "--out", out, "--quiet"],
+            cwd=ROOT, check=True, capture_output=True,
+            env=os.environ | {"RASA_TELEMETRY_ENABLED": "false"},
+        )  # fmt: skip
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--train", action="store_true", help="also time a full training")
+    args = parser.parse_args()
+    if args.train:
+        print(f"training: {train_seconds():.0f} s on {os.cpu_count()} cores (target <= 300 s)")
+    api_ms: list[float] = []
+    rasa_ms: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp, local_stack(
+        Path(tmp), args.model.resolve(), ROOT / ".venv-bot"
+    ) as stack:
+        token = issue_merchant_token(merchant_no=demo.STORE.merchant_no, settings=stack.settings)
+        api = httpx.Client(base_url=stack.base_url, timeout=60,
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        rasa = httpx.Client(base_url=stack.settings.rasa_url, timeout=60)
+        for i in range(CONVERSATIONS):
+            script = SCRIPTS[i % len(SCRIPTS)]
+            # Both paths get a real session, so the actions do the same work for each.
+            via_api = api.post("/api/v1/sessions").json()["session_id"]
+            direct = api.post("/api/v1/sessions").json()["session_id"]
+            for text in script:
+                t0 = time.perf_counter()
+                api.post(f"/api/v1/sessions/{via_api}/messages", json={"text": text})
+                t1 = time.perf_counter()
+                rasa.post("/webhooks/rest/webhook", json={"sender": direct, "message": text})
+                t2 = time.perf_counter()
+                api_ms.append((t1 - t0) * 1000)
+                rasa_ms.append((t2 - t1) * 1000)
+        memory = {name: rss_mb(pid) for name, pid in stack.pids.items()}
+    a50, a95 = percentiles(api_ms)
+    r50, r95 = percentiles(rasa_ms)
+    print(f"turns: {len(api_ms)} through the chat API, {len(rasa_ms)} straight to Rasa REST")
+    print(f"  chat API    p50 {a50:6.1f} ms  p95 {a95:6.1f} ms  (targets 80 / 200 ms)")
+    print(f"  Rasa REST   p50 {r50:6.1f} ms  p95 {r95:6.1f} ms")
+    print(f"  ratio       p50 {a50 / r50:6.2f}x  p95 {a95 / r95:6.2f}x")
+    print("resident memory: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in memory.items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
