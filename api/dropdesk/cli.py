@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import time
@@ -218,7 +219,8 @@ def run(
         dead = [s.name for s, p in zip(specs, running, strict=True) if p.poll() is not None]
         _fail(f"{', '.join(dead)} stopped; see var/log/")
     except KeyboardInterrupt:
-        typer.echo("\nstopping ...")
+        with contextlib.suppress(OSError):  # stdout may be a pipe that is gone already
+            typer.echo("\nstopping ...")
     finally:
         devrun.stop(running)
 

@@ -44,6 +44,46 @@ EXAMPLES: dict[str, list[str]] = {
     "not_found": ["--ref", "612399999999"],
 }
 
+
+@dataclass(frozen=True)
+class TrySaying:
+    code: str
+    label: str
+    text: str
+
+
+# What to say to the bot, per merchant: the portal shows these beside the widget and
+# README.md's "Demo: what to try" table repeats the store's.
+TRY_SAYING: dict[str, tuple[TrySaying, ...]] = {
+    STORE.merchant_no: (
+        TrySaying("approved_not_printed", "显示超时但已扣款",
+                  "刚才刷了320块5，机器显示超时，顾客说扣钱了，参考号612300000001"),
+        TrySaying("declined", "交易被拒", "两个小时前刷88元没成功，参考号612300000051"),
+        TrySaying("reversed", "已冲正", "顾客说扣了256元但我这边显示失败，参考号612300000098"),
+        TrySaying("settlement_pending", "结算中", "一小时前收的1280块还没到账，参考号612300001280"),
+        TrySaying("settled", "已到账", "上周那笔560元到账了吗，参考号612300000560"),
+        TrySaying("settlement_delayed", "结算延迟", "十天前2300元一直没到账，参考号612300002300"),
+        TrySaying("duplicate_charge", "重复扣款",
+                  "顾客说同一张卡被扣了两次199，参考号612300000199"),
+        TrySaying("reversal_failed", "冲正失败", "昨晚450的那笔显示超时，参考号612300000450"),
+        TrySaying("ambiguous", "多笔相似(接着回答卡号后四位 6622 或 0128)",
+                  "凭证号000107那笔怎么回事"),
+        TrySaying("not_found", "查无此笔", "参考号612399999999的钱扣了没有"),
+    ),
+    NOODLES.merchant_no: (
+        TrySaying("settlement_pending", "扫码收款结算中", "刚才收了320块5，参考号712300000001"),
+        TrySaying("approved_not_printed", "显示超时但已扣款",
+                  "两个小时前刷88元机器显示超时，参考号712300000088"),
+        TrySaying("not_found", "别家的参考号查不到(隔离)", "参考号612300000001的钱扣了没有"),
+    ),
+}  # fmt: skip
+
+
+def try_saying(merchant_no: str) -> tuple[TrySaying, ...]:
+    """The sentences to try for a demo merchant."""
+    return TRY_SAYING.get(merchant_no, ())
+
+
 # Luhn-valid test card numbers; they are masked on the way in like any import.
 CARD_A = "6222021234567890128"
 CARD_B = "6217001210012345670"

@@ -105,7 +105,9 @@ def wait_healthy(specs: list[Process], running: list[subprocess.Popen[bytes]],
 
 
 def stop(running: list[subprocess.Popen[bytes]]) -> None:
-    """Stop every process group, politely first."""
+    """Stop every process group, politely first; a second Ctrl-C cannot cut this short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     for proc in running:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

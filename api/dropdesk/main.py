@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dropdesk import errors
+from dropdesk.attachment.limits import RequestBodyLimits
+from dropdesk.attachment.views import router as attachment_router
 from dropdesk.card import install_log_masking
 from dropdesk.config import Settings, get_settings
 from dropdesk.conversation.flows import Turns
@@ -16,8 +18,11 @@ from dropdesk.conversation.views import router as chat_router
 from dropdesk.diagnosis.views import router as diagnosis_router
 from dropdesk.dialogue.client import BotClient, RasaClient
 from dropdesk.health import router as health_router
-from dropdesk.limits import BodySizeLimit
 from dropdesk.pubsub.broadcast import Broadcast
+from dropdesk.widget.live import router as live_router
+from dropdesk.widget.security import install_cors
+from dropdesk.widget.views import portal_router
+from dropdesk.widget.views import router as widget_router
 
 
 def create_app(settings: Settings | None = None, bot: BotClient | None = None) -> FastAPI:
@@ -40,8 +45,17 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     app.state.settings = settings
     app.state.broadcast = broadcast
     app.state.turns = Turns(database_url=settings.database_url, bot=bot_client, broadcast=broadcast)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestBodyLimits,
+        max_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    install_cors(app, settings)  # outermost, so refusals (413, 401) still carry CORS headers
     errors.install(app)
-    for router in (health_router, diagnosis_router, session_internal_router, chat_router):
+    routers = [health_router, diagnosis_router, session_internal_router, chat_router,
+               attachment_router, live_router, widget_router]  # fmt: skip
+    if settings.env != "production":
+        routers.append(portal_router)
+    for router in routers:
         app.include_router(router)
     return app

@@ -32,7 +32,8 @@ def check(*, data: bytes, max_bytes: int) -> ImageInfo:
     try:
         return inspect(data)
     except ImageRejectedError as exc:
-        text = messages.UPLOAD_BAD_DIMENSIONS if str(exc) == "dimensions" else messages.UPLOAD_BAD_TYPE
+        dimensions = str(exc) == "dimensions"
+        text = messages.UPLOAD_BAD_DIMENSIONS if dimensions else messages.UPLOAD_BAD_TYPE
         raise InvalidInputError(text) from exc
 
 

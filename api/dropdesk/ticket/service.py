@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dropdesk.attachment import service as attachment_service
 from dropdesk.card import mask_pans
 from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.models import ChatSession, SessionStatus
@@ -73,6 +74,15 @@ def evidence(*, db_session: Session, chat: ChatSession) -> dict[str, Any]:
             }
             for t in terminals
             if not terminal_nos - {None} or t.terminal_no in terminal_nos
+        ],
+        "attachments": [
+            {
+                "id": a.id,
+                "url": attachment_service.attachment_url(chat.id, a.id),
+                "content_type": a.content_type,
+                "sha256": a.sha256,
+            }
+            for a in attachment_service.for_session(db_session=db_session, session_id=chat.id)
         ],
         "transcript": [
             {

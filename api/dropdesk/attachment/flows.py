@@ -1,0 +1,52 @@
+"""A merchant sends a photo: keep it as evidence, post it in the transcript, publish it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from dropdesk import messages
+from dropdesk.attachment import service
+from dropdesk.conversation import service as conversation_service
+from dropdesk.conversation.flows import Turns
+from dropdesk.conversation.models import Message, MessageRead, Sender
+from dropdesk.database.core import session_scope
+
+
+async def merchant_attaches(
+    *,
+    turns: Turns,
+    session_id: str,
+    merchant_no: str,
+    data: bytes,
+    max_bytes: int,
+    upload_dir: Path,
+) -> MessageRead:
+    """Check the image, store it with the session, and post a message that references it."""
+    info = service.check(data=data, max_bytes=max_bytes)
+
+    def store(db: Session) -> Message:
+        chat = conversation_service.get_for_merchant(
+            db_session=db, session_id=session_id, merchant_no=merchant_no
+        )
+        attachment = service.store(
+            db_session=db, chat=chat, data=data, info=info, upload_dir=upload_dir
+        )
+        return conversation_service.add_message(
+            db_session=db,
+            chat=chat,
+            sender=Sender.MERCHANT,
+            text=messages.ATTACHMENT_MESSAGE,
+            attachment_id=attachment.id,
+        )
+
+    def run() -> Message:
+        with session_scope(turns.database_url) as db_session:
+            return store(db_session)
+
+    message = await run_in_threadpool(run)
+    # Committed before publishing, so a viewer can fetch the image as soon as it hears of it.
+    await turns.publish(session_id, [message])
+    return conversation_service.message_read(message)
