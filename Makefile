@@ -90,8 +90,10 @@ test-stories: setup-bot train validate
 test: setup train lint test-bot test-stories test-service
 
 eval: setup train
-	$(RASA) test nlu $(RASA_ARGS) --nlu data --cross-validation --folds 5 --out var/eval/crossval
+	$(RASA) test nlu --config bot/config.yml --domain bot/domain.yml --nlu data \
+	  --cross-validation --folds 5 --out var/eval/crossval
 	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout.yml --out var/eval/heldout
+	$(VENV)/bin/python bench/nlu_report.py var/eval/crossval var/eval/heldout
 
 bench: setup train
 	$(VENV)/bin/python bench/import_bench.py

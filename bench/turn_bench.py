@@ -68,9 +68,10 @@ def main() -> None:
         print(f"training: {train_seconds():.0f} s on {os.cpu_count()} cores (target <= 300 s)")
     api_ms: list[float] = []
     rasa_ms: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, local_stack(
-        Path(tmp), args.model.resolve(), ROOT / ".venv-bot"
-    ) as stack:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        local_stack(Path(tmp), args.model.resolve(), ROOT / ".venv-bot") as stack,
+    ):
         token = issue_merchant_token(merchant_no=demo.STORE.merchant_no, settings=stack.settings)
         api = httpx.Client(base_url=stack.base_url, timeout=60,
                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
