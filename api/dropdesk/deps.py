@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dropdesk.auth.service import InvalidTokenError, is_internal_token, read_merchant_token
 from dropdesk.config import Settings
-from dropdesk.database.core import get_session_factory
+from dropdesk.database.core import session_scope
 from dropdesk.errors import NotAuthenticatedError
 
 _bearer = HTTPBearer(auto_error=False)
@@ -26,15 +26,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 def get_db(settings: SettingsDep) -> Iterator[Session]:
-    session = get_session_factory(settings.database_url)()
-    try:
+    with session_scope(settings.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
