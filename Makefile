@@ -23,7 +23,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help run test setup setup-service setup-bot migrate seed train model-path lint typecheck \
-        validate test-service test-bot test-stories eval bench
+        validate test-service test-bot test-stories eval bench setup-browser
 
 help:
 	@echo "make run    set up both runtimes, migrate, seed the demo store, train if stale, start all"
@@ -78,7 +78,8 @@ validate: setup-bot
 	$(RASA) data validate $(RASA_ARGS)
 
 test-service: setup train
-	DROPDESK_TEST_MODEL=$(MODEL) DROPDESK_REQUIRE_RASA=1 $(VENV)/bin/python -m pytest tests/api tests/e2e -q
+	DROPDESK_TEST_MODEL=$(MODEL) DROPDESK_REQUIRE_RASA=1 DROPDESK_REQUIRE_BROWSER=1 \
+	  $(VENV)/bin/python -m pytest tests/api tests/e2e -q
 
 test-bot: setup-bot
 	$(BOT_VENV)/bin/python -m pytest tests/bot -q
@@ -87,7 +88,12 @@ test-stories: setup-bot train validate
 	$(RASA) test core --stories tests/bot/stories --model $(MODEL) \
 	  --fail-on-prediction-errors --out var/test-results/stories
 
-test: setup train lint test-bot test-stories test-service
+# Debian's chromium (Playwright's browser download is not used) and a CJK font for screenshots.
+setup-browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . \
+	  || { apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei; }
+
+test: setup setup-browser train lint test-bot test-stories test-service
 
 eval: setup train
 	$(RASA) test nlu --config bot/config.yml --domain bot/domain.yml --nlu data \

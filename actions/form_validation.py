@@ -26,8 +26,8 @@ def latest_text(tracker: Tracker) -> str:
 
 def latest_intent(tracker: Tracker) -> str | None:
     """Return the name of the latest message's intent."""
-    intent = tracker.latest_message.get("intent") or {}
-    return intent.get("name")
+    name = (tracker.latest_message.get("intent") or {}).get("name")
+    return str(name) if name else None
 
 
 def entity_given(tracker: Tracker, entity: str) -> bool:
@@ -36,12 +36,17 @@ def entity_given(tracker: Tracker, entity: str) -> bool:
 
 
 def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
-    """Return the slot's value as it was before the latest user message."""
+    """Return a slot's value (or, for "active_loop", the loop) before the latest user message."""
     seen_user = False
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
+        kind = event.get("event")
+        if kind == "user":
             seen_user = True
-        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+        elif not seen_user:
+            continue
+        elif slot == "active_loop" and kind == "active_loop":
+            return event.get("name")
+        elif kind == "slot" and event.get("name") == slot:
             return event.get("value")
     return None
 
@@ -74,7 +79,9 @@ class ValidateDropForm(FormValidationAction):
 
     @staticmethod
     def _activating(tracker: Tracker) -> bool:
-        return (tracker.active_loop or {}).get("name") != FORM
+        """Tell whether this message (re)started the form rather than answered it."""
+        # Rasa marks the form active before calling us, so look at the state before the message.
+        return bool(value_before_latest_message(tracker, "active_loop") != FORM)
 
     def _said_now(self, tracker: Tracker, slot: str) -> bool:
         """Tell whether the latest message carries a value for this slot."""

@@ -15,6 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from sqlalchemy import select, text
+from synth import merchant_no, rows
+
 from dropdesk.config import Settings
 from dropdesk.database.core import get_engine, get_session_factory, session_scope
 from dropdesk.database.migrate import upgrade
@@ -24,8 +27,6 @@ from dropdesk.timezone import UTC8
 from dropdesk.transaction.importer import COLUMNS, validate_record
 from dropdesk.transaction.models import Transaction
 from dropdesk.transaction.service import StoreWriter
-from sqlalchemy import select, text
-from synth import merchant_no, rows
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 MERCHANTS = 2000

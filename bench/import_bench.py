@@ -10,10 +10,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from synth import write_csv
+
 from dropdesk.database.core import session_scope
 from dropdesk.database.migrate import upgrade
 from dropdesk.transaction.bulk import import_file
-from synth import write_csv
 
 ROWS = 100_000
 

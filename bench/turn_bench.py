@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from dropdesk import demo
 from dropdesk.auth.service import issue_merchant_token
 from dropdesk.config import ROOT

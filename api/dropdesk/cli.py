@@ -207,7 +207,8 @@ def run(
         if failed:
             _fail(f"{failed} did not start; see var/log/{failed}.log")
         base = f"http://{settings.host}:{settings.port}"
-        typer.echo(f"\nDropDesk is running.\n  service   {base}  (API docs {base}/docs)")
+        typer.echo(f"\nDropDesk is running.\n  portal    {base}/  (pick a demo merchant and chat)")
+        typer.echo(f"  service   {base}  (API docs {base}/docs)")
         typer.echo(f"  rasa      {settings.rasa_url}\n  actions   http://127.0.0.1:5055")
         typer.echo("\nDemo merchants (chat API: Authorization: Bearer <token>):")
         for merchant in demo.MERCHANTS:

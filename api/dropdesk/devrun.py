@@ -148,7 +148,11 @@ def free_port() -> int:
 
 @contextmanager
 def local_stack(
-    workdir: Path, model: Path, bot_venv: Path, timeout: float = 300
+    workdir: Path,
+    model: Path,
+    bot_venv: Path,
+    timeout: float = 300,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """Migrate and seed a fresh SQLite store, start all three processes, stop them after."""
     from dropdesk import demo
@@ -171,14 +175,18 @@ def local_stack(
         demo.seed(db_session=db_session, now=now_shanghai())
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
-    env = child_env(settings) | {
-        "DROPDESK_ENV": "test",
-        "DROPDESK_DATABASE_URL": settings.database_url,
-        "DROPDESK_SECRET_KEY": settings.secret_key,
-        "DROPDESK_PORT": str(port),
-        "DROPDESK_RASA_URL": settings.rasa_url,
-        "DROPDESK_RASA_TIMEOUT_SECONDS": "30",
-    }
+    env = (
+        child_env(settings)
+        | {
+            "DROPDESK_ENV": "test",
+            "DROPDESK_DATABASE_URL": settings.database_url,
+            "DROPDESK_SECRET_KEY": settings.secret_key,
+            "DROPDESK_PORT": str(port),
+            "DROPDESK_RASA_URL": settings.rasa_url,
+            "DROPDESK_RASA_TIMEOUT_SECONDS": "30",
+        }
+        | (extra_env or {})
+    )
     specs = processes(settings, model, bot_venv, actions_port=actions_port, endpoints=endpoints)
     log_dir = workdir / "log"
     running = start(specs, log_dir, env)

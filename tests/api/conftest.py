@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
 from dropdesk.config import Settings
 from dropdesk.database.core import get_engine, get_session_factory
 from dropdesk.database.migrate import upgrade
 from dropdesk.models import Base
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_BASE = os.environ.get(

@@ -6,10 +6,11 @@ import datetime as dt
 import itertools
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from dropdesk.timezone import SHANGHAI
 from dropdesk.transaction.importer import COLUMNS, ImportRow, validate
 from dropdesk.transaction.service import upsert_rows
-from sqlalchemy.orm import Session
 
 MERCHANT_A = "865310054119001"
 MERCHANT_B = "865310054119002"

@@ -10,8 +10,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
-from dropdesk.devrun import free_port
 from fastapi import FastAPI
+
+from dropdesk.devrun import free_port
 
 __all__ = ["FakeRasa", "free_port", "serve"]
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from dropdesk.auth.service import issue_merchant_token
 from dropdesk.config import Settings
 from dropdesk.conversation.models import Message
 from dropdesk.main import create_app
 from dropdesk.ticket.models import Ticket
-from fastapi.testclient import TestClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from tests.api.factories import CARD_1, MERCHANT_A, MERCHANT_B, row, store
 from tests.api.fake_rasa import FakeRasa, free_port, serve
 

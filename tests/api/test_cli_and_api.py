@@ -6,17 +6,17 @@ import json
 import logging
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
 from dropdesk import demo
 from dropdesk.auth.service import InvalidTokenError, read_merchant_token
 from dropdesk.card import PanMaskingFilter, mask_pans
 from dropdesk.config import Settings, get_settings
 from dropdesk.main import create_app
 from dropdesk.transaction.models import Transaction
-from fastapi.testclient import TestClient
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from typer.testing import CliRunner
-
 from tests.api.factories import MERCHANT_A, row, store
 
 runner = CliRunner()

@@ -6,11 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from sqlalchemy.orm import Session
+
 from dropdesk.config import Settings
 from dropdesk.diagnosis.models import DiagnosisQuery, DiagnosisRead, DropCode, NextStep
 from dropdesk.diagnosis.service import UnknownMerchantError, diagnose
-from sqlalchemy.orm import Session
-
 from tests.api.factories import CARD_2, MERCHANT_A, MERCHANT_B, row, shanghai, store
 
 # Wednesday 25 November 2026, late afternoon in Shanghai.

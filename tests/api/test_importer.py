@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from dropdesk.cli import app
-from dropdesk.transaction.importer import COLUMNS
-from dropdesk.transaction.models import SettlementBatch, Transaction
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from dropdesk.cli import app
+from dropdesk.transaction.importer import COLUMNS
+from dropdesk.transaction.models import SettlementBatch, Transaction
 from tests.api.factories import CARD_1, row
 
 runner = CliRunner()

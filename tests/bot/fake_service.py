@@ -1,38 +1,43 @@
 """A fake DropDesk service speaking the internal API contract, with canned diagnoses.
 
 Used two ways:
-- in-memory by the action tests (FakeDropDeskService, BrokenDropDeskService);
-- over real HTTP for end-to-end runs of the bot:
+- in-memory by the action tests (FakeDropDeskService, BrokenDropDeskService, make_tracker);
+- over real HTTP, so the bot can be run end to end without the real service:
 
-    # terminal 1: the fake service on :8000 (the actions' default DROPDESK_SERVICE_URL)
-    .venv-bot/bin/python -m tests.bot.fake_service --port 8000
-    # terminal 2: the action server
-    .venv-bot/bin/rasa run actions --actions actions
-    # terminal 3: train once, then test the stories (or talk to it: rasa shell)
+    # 1. the fake service (any free port; the token is DROPDESK_INTERNAL_TOKEN or the dev default)
+    .venv-bot/bin/python -m tests.bot.fake_service --port 8765
+    # 2. the action server, pointed at the fake
+    DROPDESK_SERVICE_URL=http://127.0.0.1:8765 .venv-bot/bin/rasa run actions --actions actions
+    # 3. a model, then the story tests (or talk to it: rasa shell / rasa run + REST)
     .venv-bot/bin/rasa train --config bot/config.yml --domain bot/domain.yml --data data \
         --out /tmp/models
     .venv-bot/bin/rasa test core --stories tests/bot/stories --model /tmp/models \
         --endpoints bot/endpoints.yml --fail-on-prediction-errors --out /tmp/story-results
 
-`rasa test core` replays the story events and checks each predicted action; the
-fake service matters for `rasa shell` / REST conversations, where actions really run.
+Note: `rasa test core` replays the events written in the stories and checks every predicted
+action; it does not execute custom actions, so steps 1-2 matter for live conversations
+(rasa shell, or rasa run with the REST channel), where the actions really call the service.
 
-Canned answers are chosen by order_ref (612300000001 … 612300000011, see CANNED_BY_REF);
-without a reference, card tail 6688 finds one sale and any other request is ambiguous.
-Reference 612300000500 answers HTTP 500.
+Canned answers are chosen by order_ref: 612300000001 approved_not_printed, …02 declined,
+…03 reversed, …04 not_found, …05 settlement_pending, …06 settled, …07 settlement_delayed,
+…08 duplicate_charge (void today), …09 duplicate_charge (refund), …10 duplicate_charge
+(settled, needs a person), …11 reversal_failed; any other reference is not_found and
+612300000500 answers HTTP 500. Without a reference: card tail 6688 finds one sale
+(approved_not_printed), another tail is not_found, and no tail is ambiguous (ask card_last4).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 from typing import Any
 
 from aiohttp import web
 
 from actions.service_client import ServiceError
 
-TOKEN = "dev-only-internal-token"
+TOKEN = os.environ.get("DROPDESK_INTERNAL_TOKEN", "dev-only-internal-token")
 BROKEN_REF = "612300000500"
 
 
@@ -285,6 +290,9 @@ def make_tracker(
         "entities": entities or [],
     }
     user_event = {"event": "user", "text": text, "parse_data": message}
+    if active_loop:
+        # The form was already running when the merchant wrote this message.
+        events = [{"event": "active_loop", "name": active_loop}, *(events or [])]
     slot_events = [
         {"event": "slot", "name": name, "value": value}
         for name, value in (candidates or {}).items()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import service_client
+from actions import drop_details, service_client
 from actions.diagnosis import ActionDiagnose, build_query
 from actions.normalise.timewindow import shanghai
 
@@ -123,3 +123,15 @@ def test_http_client_reports_connection_errors_as_service_error() -> None:
     client = service_client.HttpDropDeskService("http://127.0.0.1:9", "t", timeout=1)
     with pytest.raises(service_client.ServiceError):
         asyncio.run(client.diagnose("chat-1", {"order_ref": None}))
+
+
+@pytest.mark.parametrize(
+    ("window", "said"),
+    [
+        ("2026-11-24T00:00:00+08:00/2026-11-25T00:00:00+08:00", "昨天"),
+        ("2026-11-20T14:05:00+08:00/2026-11-20T14:06:00+08:00", "11月20日 14:05"),
+        ("2026-11-23T18:00:00+08:00/2026-11-24T00:00:00+08:00", "前天 18:00–00:00"),
+    ],
+)
+def test_time_windows_are_read_back_the_way_merchants_say_them(window: str, said: str) -> None:
+    assert drop_details.describe_time(window, NOW) == said

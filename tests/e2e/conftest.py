@@ -8,12 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from dropdesk import demo
 from dropdesk.auth.service import issue_merchant_token
 from dropdesk.config import ROOT
-from dropdesk.devrun import Stack, local_stack
+from dropdesk.devrun import Stack, free_port, local_stack
 
 MODEL = os.environ.get("DROPDESK_TEST_MODEL", "")
+# One shop site on another origin may embed the widget (browser tests); another may not.
+ALLOWED_SHOP_PORT, REFUSED_SHOP_PORT = free_port(), free_port()
 BOT_VENV = Path(os.environ.get("DROPDESK_BOT_VENV", ROOT / ".venv-bot"))
 
 
@@ -23,7 +26,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if os.environ.get("DROPDESK_REQUIRE_RASA") == "1":
             pytest.fail(f"trained model not found: {MODEL!r}")
         pytest.skip("no trained Rasa model: run through `make test` (DROPDESK_TEST_MODEL)")
-    with local_stack(tmp_path_factory.mktemp("stack"), Path(MODEL).resolve(), BOT_VENV) as s:
+    workdir = tmp_path_factory.mktemp("stack")
+    extra_env = {
+        "DROPDESK_UPLOAD_DIR": str(workdir / "uploads"),
+        "DROPDESK_ALLOWED_ORIGINS": f"http://127.0.0.1:{ALLOWED_SHOP_PORT}",
+    }
+    with local_stack(workdir, Path(MODEL).resolve(), BOT_VENV, extra_env=extra_env) as s:
         yield s
 
 

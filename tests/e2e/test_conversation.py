@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from dropdesk import demo
 
+from dropdesk import demo
 from tests.e2e.conftest import Chat, Stack
 
 pytestmark = pytest.mark.rasa

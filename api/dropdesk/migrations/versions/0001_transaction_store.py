@@ -7,9 +7,10 @@ Create Date: 2026-11-25 19:28:25.011033
 
 from __future__ import annotations
 
-import dropdesk.database.core
 import sqlalchemy as sa
 from alembic import op
+
+import dropdesk.database.core
 
 revision = "0001"
 down_revision = None

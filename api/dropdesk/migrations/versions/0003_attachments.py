@@ -7,9 +7,10 @@ Create Date: 2026-11-25 19:43:24.216426
 
 from __future__ import annotations
 
-import dropdesk.database.core
 import sqlalchemy as sa
 from alembic import op
+
+import dropdesk.database.core
 
 revision = "0003"
 down_revision = "0002"

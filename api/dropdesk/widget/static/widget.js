@@ -222,7 +222,7 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
         heartbeat(sock);
         catchUp();
       } else if (frame.type === "message") {
-        accept(frame.message);
+        accept(frame.message, true);
       } else if (frame.type === "pong") {
         pongAt = Date.now();
       }
@@ -276,7 +276,7 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
     if (!sessionId) return;
     try {
       const list = await api("GET", "/api/v1/sessions/" + encodeURIComponent(sessionId) + "/messages?after=" + lastId);
-      list.forEach(accept);
+      list.forEach((m) => accept(m));
     } catch (e) {
       if (e.status === 404) { forgetSession(); ensureSession().catch(() => {}); }
       else if (e.status === 401) die(T.expired);
@@ -284,7 +284,7 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
   }
 
   // --- rendering ---------------------------------------------------------------------------
-  function accept(m) {
+  function accept(m, fresh) {
     if (!m || typeof m.id !== "number" || items.has(m.id)) return;
     (m.buttons || []).forEach((b) => titles.set(b.payload, b.title));
     let node = null;
@@ -303,7 +303,8 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
     if (m.sender === "merchant" && m.delivery === "pending") showTyping(true);
     else if (m.sender !== "merchant") showTyping(false);
     renderQuick();
-    if (panel.hidden && m.sender !== "merchant") {
+    // Only what arrives live counts as unread, not the history restored after a reload.
+    if (fresh && panel.hidden && m.sender !== "merchant") {
       unread += 1;
       badge.textContent = String(unread);
       launcher.setAttribute("aria-label", T.unread(unread));
@@ -355,7 +356,7 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
 
   function clock(iso) {
     const d = iso ? new Date(iso) : new Date();
-    return d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+    return d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: "Asia/Shanghai" });
   }
 
   function setStatus(item, state) {
@@ -378,7 +379,8 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
   function renderQuick() {
     quick.textContent = "";
     const last = items.size ? items.get(Math.max(...items.keys())) : null;
-    if (!last || pending.length || !last.m.buttons || !last.m.buttons.length) return;
+    if (pending.some((p) => p.state === "sending")) return;
+    if (!last || !last.m.buttons || !last.m.buttons.length) return;
     if (last.m.sender === "merchant") return;
     for (const b of last.m.buttons) {
       const button = el("button", "", b.title);
@@ -410,7 +412,7 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
     if (kind === "image") bubble.append(photo(payload));
     else bubble.textContent = shown || payload;
     node.append(bubble, el("div", "meta"));
-    const item = { kind, el: node, text: kind === "text" ? payload : "", blob: kind === "image" ? payload : null };
+    const item = { kind, el: node, state: "sending", text: kind === "text" ? payload : "", blob: kind === "image" ? payload : null };
     log.append(node);
     pending.push(item);
     renderQuick();
@@ -442,7 +444,10 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
       }
       if (e.status === 401) die(T.expired);
       item.final = e.status === 413 || e.status === 422;
+      // Refused for its content: the server kept nothing, so no echo will ever claim it.
+      if (item.final && pending.indexOf(item) >= 0) pending.splice(pending.indexOf(item), 1);
       setStatus(item, "failed");
+      renderQuick();
       showAlert(e.status === 413 && item.kind === "image" ? T.tooBig(mb()) : e.message);
     } finally {
       if (item.kind === "text") showTyping(false);
