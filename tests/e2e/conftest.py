@@ -12,11 +12,10 @@ import pytest
 from dropdesk import demo
 from dropdesk.auth.service import issue_merchant_token
 from dropdesk.config import ROOT
-from dropdesk.devrun import Stack, free_port, local_stack
+from dropdesk.devrun import Stack, local_stack
+from tests.e2e.shops import ALLOWED_SHOP_PORT
 
 MODEL = os.environ.get("DROPDESK_TEST_MODEL", "")
-# One shop site on another origin may embed the widget (browser tests); another may not.
-ALLOWED_SHOP_PORT, REFUSED_SHOP_PORT = free_port(), free_port()
 BOT_VENV = Path(os.environ.get("DROPDESK_BOT_VENV", ROOT / ".venv-bot"))
 
 

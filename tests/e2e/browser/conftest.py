@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from dropdesk.config import ROOT
 from tests.api.fake_rasa import serve
-from tests.e2e.conftest import ALLOWED_SHOP_PORT, REFUSED_SHOP_PORT
+from tests.e2e.shops import ALLOWED_SHOP_PORT, REFUSED_SHOP_PORT
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
