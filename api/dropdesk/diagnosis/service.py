@@ -55,11 +55,11 @@ def _narrow(txns: list[Transaction], query: DiagnosisQuery, tolerance: dt.timede
 
 
 def _candidates(
-    db_session: Session, merchant: Merchant, query: DiagnosisQuery, tolerance: dt.timedelta
+    db_session: Session, query: DiagnosisQuery, tolerance: dt.timedelta
 ) -> list[Transaction]:
     if query.order_ref:
         found = transaction_service.find_by_reference(
-            db_session=db_session, merchant_id=merchant.id, reference=query.order_ref
+            db_session=db_session, merchant_no=query.merchant_no, reference=query.order_ref
         )
         sales = _to_sales(db_session, found)
         # The reference is the strongest clue: other details only narrow several matches.
@@ -69,7 +69,7 @@ def _candidates(
     assert query.time_from is not None and query.time_to is not None
     found = transaction_service.find_in_window(
         db_session=db_session,
-        merchant_id=merchant.id,
+        merchant_no=query.merchant_no,
         start=query.time_from - tolerance,
         end=query.time_to + tolerance + dt.timedelta(microseconds=1),
         amount_fen=int(query.amount * 100) if query.amount is not None else None,
@@ -104,13 +104,17 @@ def diagnose(
     now: dt.datetime | None = None,
 ) -> DiagnosisRead:
     """Find the merchant's candidate transactions and name the drop type."""
-    merchant = merchant_service.get_by_no(db_session=db_session, merchant_no=query.merchant_no)
+    tolerance = dt.timedelta(minutes=settings.time_tolerance_minutes)
+    candidates = _candidates(db_session, query, tolerance)
+    merchant = (
+        candidates[0].merchant
+        if candidates
+        else merchant_service.get_by_no(db_session=db_session, merchant_no=query.merchant_no)
+    )
     if merchant is None:
         raise UnknownMerchantError(query.merchant_no)
-    tolerance = dt.timedelta(minutes=settings.time_tolerance_minutes)
     policy = policy_for(merchant, settings)
     now = now or now_shanghai()
-    candidates = _candidates(db_session, merchant, query, tolerance)
     children = _children(db_session, candidates)
     verdict = classify(candidates, children, policy=policy, now=now)
     if verdict.code in _MAY_HIDE_A_DUPLICATE:
@@ -136,8 +140,8 @@ _MAY_HIDE_A_DUPLICATE = {
 
 
 def _children(db_session: Session, sales: list[Transaction]) -> list[Transaction]:
-    # Only an approved sale can be voided or refunded.
-    approved = [t.id for t in sales if t.response_code == "00"]
+    # Only an approved sale can be voided or refunded, and import flags those that were.
+    approved = [t.id for t in sales if t.response_code == "00" and t.has_children]
     return transaction_service.children_of(db_session=db_session, original_ids=approved)
 
 

@@ -6,10 +6,22 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dropdesk.database.core import Base, UTCDateTime
+from dropdesk.merchant.models import Merchant
 from dropdesk.terminal.models import Terminal
 
 
@@ -81,8 +93,12 @@ class Transaction(Base):
         ForeignKey("txn.id", ondelete="SET NULL"),
     )
 
-    # Loaded with the row: a diagnosis always shows the terminal's health.
+    # Set on a sale once a void or refund is linked to it, so lookups skip the children query.
+    has_children: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    # Loaded with the row: a diagnosis always shows the terminal's health and merchant policy.
     terminal: Mapped[Terminal] = relationship(lazy="joined", innerjoin=True)
+    merchant: Mapped[Merchant] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def amount(self) -> Decimal:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from dropdesk.merchant import service as merchant_service
+from dropdesk.merchant.models import Merchant
 from dropdesk.transaction.importer import ImportRow, paused_gc
 from dropdesk.transaction.models import SettlementBatch, SettlementStatus, Transaction, TxnType
 
@@ -138,6 +139,15 @@ def _link_originals(db_session: Session, merchant_ids: set[int]) -> None:
         .values(original_id=match)
         .execution_options(synchronize_session=False)
     )
+    linked = select(Transaction.original_id).where(
+        Transaction.merchant_id.in_(merchant_ids), Transaction.original_id.is_not(None)
+    )
+    db_session.execute(
+        update(Transaction)
+        .where(Transaction.id.in_(linked), Transaction.has_children.is_(False))
+        .values(has_children=True)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _refresh_batches(db_session: Session, terminal_ids: set[int]) -> None:
@@ -184,8 +194,13 @@ def _refresh_batches(db_session: Session, terminal_ids: set[int]) -> None:
     db_session.connection().execute(stmt, values)
 
 
+def _merchant_id(merchant_no: str) -> Any:
+    # Resolved inside the lookup: one round trip instead of two.
+    return select(Merchant.id).where(Merchant.merchant_no == merchant_no).scalar_subquery()
+
+
 def find_by_reference(
-    *, db_session: Session, merchant_id: int, reference: str, limit: int = 20
+    *, db_session: Session, merchant_no: str, reference: str, limit: int = 20
 ) -> list[Transaction]:
     """Transactions of one merchant whose order, trace, reference no. or auth code match."""
     ref = reference.strip().upper()
@@ -193,7 +208,7 @@ def find_by_reference(
         db_session.scalars(
             select(Transaction)
             .where(
-                Transaction.merchant_id == merchant_id,
+                Transaction.merchant_id == _merchant_id(merchant_no),
                 or_(
                     Transaction.order_no == ref,
                     Transaction.trace_no == ref,
@@ -210,7 +225,7 @@ def find_by_reference(
 def find_in_window(
     *,
     db_session: Session,
-    merchant_id: int,
+    merchant_no: str,
     start: dt.datetime,
     end: dt.datetime,
     amount_fen: int | None = None,
@@ -218,7 +233,7 @@ def find_in_window(
 ) -> list[Transaction]:
     """Transactions of one merchant in [start, end), of this amount when given."""
     query = select(Transaction).where(
-        Transaction.merchant_id == merchant_id,
+        Transaction.merchant_id == _merchant_id(merchant_no),
         Transaction.txn_time >= start,
         Transaction.txn_time < end,
     )

@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("settlement_status", sa.String(length=10), nullable=False),
         sa.Column("settlement_date", sa.Date(), nullable=True),
         sa.Column("original_ref_no", sa.String(length=12), nullable=True),
+        sa.Column("has_children", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column(
             "original_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
