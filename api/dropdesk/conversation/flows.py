@@ -13,6 +13,7 @@ from dropdesk import messages
 from dropdesk.card import mask_pans
 from dropdesk.conversation import service
 from dropdesk.conversation.models import (
+    ChatSession,
     Delivery,
     Message,
     ReplyRead,
@@ -79,11 +80,11 @@ class Turns:
             log.warning("bot unavailable for session %s: %s", session_id, exc)
             return await self._apologise(session_id, merchant_no, inbound.id)
 
-        def store_replies(db: Session) -> list[Message]:
+        def store_replies(db: Session) -> tuple[list[Message], TurnRead]:
             chat = service.get(db_session=db, session_id=session_id)
             service.set_delivery(db_session=db, message_id=inbound.id, delivery=Delivery.DELIVERED)
             service.record_slots(db_session=db, chat=chat, slots=slots)
-            return [
+            stored = [
                 service.add_message(
                     db_session=db,
                     chat=chat,
@@ -94,10 +95,12 @@ class Turns:
                 for reply in replies
                 if reply.text or reply.buttons
             ]
+            return stored, _turn_read(db, chat, stored)
 
-        stored = await self._db(store_replies)
+        # One transaction stores the replies and reads the state the merchant gets back.
+        stored, turn = await self._db(store_replies)
         await self.publish(session_id, stored)
-        return await self._turn(session_id, merchant_no, stored)
+        return turn
 
     async def _apologise(self, session_id: str, merchant_no: str, inbound_id: int) -> TurnRead:
         def store(db: Session) -> list[Message]:
@@ -118,12 +121,15 @@ class Turns:
             chat = service.get_for_merchant(
                 db_session=db, session_id=session_id, merchant_no=merchant_no
             )
-            return TurnRead(
-                messages=[
-                    ReplyRead.model_validate({"text": m.text, "buttons": m.buttons or []})
-                    for m in stored
-                ],
-                session=service.state(db_session=db, chat=chat),
-            )
+            return _turn_read(db, chat, stored)
 
         return await self._db(read)
+
+
+def _turn_read(db: Session, chat: ChatSession, stored: list[Message]) -> TurnRead:
+    return TurnRead(
+        messages=[
+            ReplyRead.model_validate({"text": m.text, "buttons": m.buttons or []}) for m in stored
+        ],
+        session=service.state(db_session=db, chat=chat),
+    )
