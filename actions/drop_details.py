@@ -73,7 +73,8 @@ def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
     for source in sources:
         window = parse_time(source, now)
         if window is not None:
-            return f"{window.start.isoformat()}/{window.end.isoformat()}"
+            start, end = (t.replace(microsecond=0) for t in (window.start, window.end))
+            return f"{start.isoformat()}/{end.isoformat()}"
     return None
 
 
