@@ -13,6 +13,7 @@ from dropdesk.card import mask_pans
 from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.models import ChatSession, SessionStatus
 from dropdesk.merchant.models import Merchant
+from dropdesk.terminal import service as terminal_service
 from dropdesk.terminal.models import Terminal
 from dropdesk.ticket.models import EscalationReason, Ticket, TicketStatus
 from dropdesk.timezone import SHANGHAI
@@ -63,15 +64,7 @@ def evidence(*, db_session: Session, chat: ChatSession) -> dict[str, Any]:
         },
         "candidates": diagnosis.get("transactions", []),
         "terminals": [
-            {
-                "terminal_no": t.terminal_no,
-                "model": t.model,
-                "software_version": t.software_version,
-                "last_online_at": t.last_online_at.astimezone(SHANGHAI).isoformat()
-                if t.last_online_at
-                else None,
-                "network_type": t.network_type,
-            }
+            terminal_service.health(t).model_dump(mode="json")
             for t in terminals
             if not terminal_nos - {None} or t.terminal_no in terminal_nos
         ],
