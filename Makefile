@@ -71,7 +71,7 @@ run: setup seed train
 	@$(DD) run --model $(MODEL)
 
 lint: setup-service
-	$(VENV)/bin/ruff check api tests bench actions
+	$(VENV)/bin/ruff check api tests bench actions bot
 	$(VENV)/bin/mypy
 
 validate: setup-bot
@@ -98,8 +98,9 @@ test: setup setup-browser train lint test-bot test-stories test-service
 eval: setup train
 	$(RASA) test nlu --config bot/config.yml --domain bot/domain.yml --nlu data \
 	  --cross-validation --folds 5 --out var/eval/crossval
-	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout.yml --out var/eval/heldout
-	$(VENV)/bin/python bench/nlu_report.py var/eval/crossval var/eval/heldout
+	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout/set_a.yml --out var/eval/heldout_a
+	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout/set_b.yml --out var/eval/heldout_b
+	$(VENV)/bin/python bench/nlu_report.py var/eval/crossval var/eval/heldout_a var/eval/heldout_b
 
 bench: setup train
 	$(VENV)/bin/python bench/import_bench.py

@@ -15,6 +15,10 @@ _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789
 _NORMALISED_AMOUNT = re.compile(r"\d{1,7}\.\d{2}")
 _NORMALISED_REF = re.compile(r"(?=[A-Z]*\d)[A-Z0-9]{4,32}")
 _BARE_LAST4 = re.compile(r"\D{0,3}(\d{4})\D{0,6}")
+# "不是500是580", "是88元不是八百八": the value after 不是 is the one being taken back.
+_RETRACTED = re.compile(
+    r"(?:而不是|不是|并非)\s*([^，,。；;！!？?\s]+?)(?=[\s，,。；;！!？?]|是|$)"
+)
 MAX_AMOUNT = 10_000_000
 
 
@@ -31,9 +35,26 @@ def candidates(value: Any) -> list[str]:
     return [str(item) for item in items if item is not None and str(item).strip()]
 
 
+def retracted(text: str) -> list[str]:
+    """Values the merchant takes back in this message: 不是下午 是上午 -> ["下午"]."""
+    return [match.group(1) for match in _RETRACTED.finditer(text)]
+
+
+def asserted(value: Any, text: str) -> list[str]:
+    """The slot's candidate values minus those the merchant took back."""
+    taken_back = retracted(text)
+    return [v for v in candidates(value) if v not in taken_back]
+
+
+def without_retracted(text: str) -> str:
+    """The message with every "不是 <value>" cut out, so parsing finds the new value."""
+    return _RETRACTED.sub(" ", text)
+
+
 def order_ref(value: Any, text: str) -> str | None:
     """Return a normalised reference, "unknown", or None when nothing usable was said."""
-    values = candidates(value)
+    values = asserted(value, text)
+    text = without_retracted(text)
     if UNKNOWN_REF in values:
         return UNKNOWN_REF
     if any(v in text for v in values) or not values:
@@ -65,7 +86,8 @@ def parse_interval(value: str) -> tuple[dt.datetime, dt.datetime] | None:
 
 def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
     """Return the time the merchant gave as an ISO 8601 interval, or None."""
-    values = candidates(value)
+    values = asserted(value, text)
+    text = without_retracted(text)
     for v in values:
         if parse_interval(v) is not None:
             return v
@@ -80,7 +102,8 @@ def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
 
 def amount(value: Any, text: str) -> str | None:
     """Return the amount as a decimal string with two places, or None."""
-    values = candidates(value)
+    values = asserted(value, text)
+    text = without_retracted(text)
     sources = values + ([text] if any(v in text for v in values) or not values else [])
     for source in sources:
         if _NORMALISED_AMOUNT.fullmatch(source):

@@ -177,10 +177,15 @@ class ValidateDropForm(FormValidationAction):
     # --- validation ----------------------------------------------------------------
 
     def _result(
-        self, dispatcher: CollectingDispatcher, slot: str, value: str | None, given: Any
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        slot: str,
+        value: str | None,
+        given: Any,
     ) -> Slots:
         if value is None:
-            if drop_details.candidates(given):
+            if drop_details.asserted(given, latest_text(tracker)):
                 dispatcher.utter_message(response=f"utter_invalid_{slot}")
             return {slot: None}
         return {slot: value, "fallback_count": 0.0}
@@ -194,7 +199,7 @@ class ValidateDropForm(FormValidationAction):
         if kept is not None:
             return kept
         normalised = drop_details.order_ref(value, latest_text(tracker))
-        return self._result(dispatcher, "order_ref", normalised, value)
+        return self._result(dispatcher, tracker, "order_ref", normalised, value)
 
     async def validate_txn_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -205,7 +210,7 @@ class ValidateDropForm(FormValidationAction):
         if kept is not None:
             return kept
         normalised = drop_details.txn_time(value, latest_text(tracker), self.clock())
-        return self._result(dispatcher, "txn_time", normalised, value)
+        return self._result(dispatcher, tracker, "txn_time", normalised, value)
 
     async def validate_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -216,7 +221,7 @@ class ValidateDropForm(FormValidationAction):
         if kept is not None:
             return kept
         normalised = drop_details.amount(value, latest_text(tracker))
-        return self._result(dispatcher, "amount", normalised, value)
+        return self._result(dispatcher, tracker, "amount", normalised, value)
 
     async def validate_card_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -226,4 +231,4 @@ class ValidateDropForm(FormValidationAction):
         digits = drop_details.card_last4(
             value, latest_text(tracker), bare_allowed=self._answering_card(tracker) is not None
         )
-        return self._result(dispatcher, "card_last4", digits, value)
+        return self._result(dispatcher, tracker, "card_last4", digits, value)

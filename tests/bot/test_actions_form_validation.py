@@ -19,6 +19,7 @@ from .fake_service import entity, make_tracker
 NOW = dt.datetime(2026, 11, 25, 16, 30, tzinfo=shanghai())
 DOMAIN: dict[str, Any] = read_yaml_file(Path(__file__).parents[2] / "bot" / "domain.yml")
 WINDOW_3PM = "2026-11-25T15:00:00+08:00/2026-11-25T16:00:00+08:00"
+TODAY = "2026-11-25"
 
 
 def validate(active: bool = True, **tracker_args: Any) -> tuple[dict[str, Any], list[str | None]]:
@@ -133,6 +134,65 @@ def test_correction_the_nlu_missed_is_read_from_the_text() -> None:
     )
     assert slots["txn_time"] == "2026-11-25T14:00:00+08:00/2026-11-25T15:00:00+08:00"
     assert "amount" not in slots
+
+
+@pytest.mark.parametrize(
+    ("said", "heard", "normalised"),
+    [
+        ("是88元不是八百八", ["88元", "八百八"], "88.00"),
+        ("金额不对 不是500 应该是580", ["500", "580"], "580.00"),
+        ("不是500是580", ["500", "580"], "580.00"),
+        ("更正：金额不是３２０，是３８０块", ["３２０", "３８０块"], "380.00"),
+    ],
+)
+def test_correction_takes_the_new_amount_not_the_one_taken_back(
+    said: str, heard: list[str], normalised: str
+) -> None:
+    slots, responses = validate(
+        active=False,
+        text=said,
+        intent="correct_info",
+        entities=[entity("amount", value) for value in heard],
+        slots={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"},
+        candidates={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": heard},
+    )
+    assert slots["amount"] == normalised
+    assert "utter_invalid_amount" not in responses
+
+
+@pytest.mark.parametrize(
+    ("said", "heard", "window"),
+    [
+        ("不是下午 是上午", ["下午", "上午"], f"{TODAY}T08:00:00+08:00/{TODAY}T12:00:00+08:00"),
+        ("不是昨天是前天", ["前天"], "2026-11-23T00:00:00+08:00/2026-11-24T00:00:00+08:00"),
+    ],
+)
+def test_correction_takes_the_new_time_not_the_one_taken_back(
+    said: str, heard: list[str], window: str
+) -> None:
+    slots, _ = validate(
+        active=False,
+        text=said,
+        intent="correct_info",
+        entities=[entity("txn_time", value) for value in heard],
+        slots={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"},
+        candidates={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"}
+        | {"txn_time": heard},
+    )
+    assert slots["txn_time"] == window
+
+
+def test_taking_the_amount_back_without_a_new_one_asks_again_without_complaint() -> None:
+    slots, responses = validate(
+        active=False,
+        text="金额不是320.5",
+        intent="correct_info",
+        entities=[entity("amount", "320.5")],
+        slots={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"},
+        candidates={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.5"},
+    )
+    assert slots["amount"] is None
+    assert "utter_invalid_amount" not in responses
 
 
 def test_bare_card_digits_answer_the_card_question_not_the_amount() -> None:

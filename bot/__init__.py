@@ -1,0 +1,1 @@
+"""Rasa bot configuration; `bot.components` holds our own NLU components."""

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components, referenced from bot/config.yml by module path."""

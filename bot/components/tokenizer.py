@@ -1,0 +1,64 @@
+"""Jieba tokenisation that keeps numbers and amounts whole.
+
+Plain Jieba (as in Rasa's JiebaTokenizer) has two habits that hurt entity extraction here:
+- its HMM invents words across entity boundaries: 九点多刷 -> 九点|多刷, 四百六说 -> 四百|六说;
+- it splits full-width digits one by one (１|２|８|元) and Chinese numerals into pieces
+  (三百|二, 八百|八十八), so an amount becomes several unrelated tokens.
+This tokenizer turns the HMM off (the domain dictionary in bot/jieba covers our words) and
+merges runs of digits (with their , . : - / separators) and runs of Chinese numerals.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.training_data.message import Message
+
+_DIGITS = "0-9０-９"
+_NUMBER = re.compile(rf"[{_DIGITS}]+(?:[,，.．:：\-/][{_DIGITS}]+)*")
+_CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
+
+
+def spans(text: str, words: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """Merge Jieba's (word, start, end) triples into token spans.
+
+    A token that falls entirely inside a number (digits with separators) is merged with its
+    neighbours in that number; adjacent tokens made only of Chinese numerals are merged.
+    """
+    numbers = [m.span() for m in _NUMBER.finditer(text)]
+    merged: list[tuple[int, int]] = []
+    for _, start, end in words:
+        if not text[start:end].strip():
+            continue
+        if merged:
+            prev_start, prev_end = merged[-1]
+            same_number = any(s <= prev_start and end <= e for s, e in numbers)
+            numerals = prev_end == start and all(
+                _CN_NUMERAL.fullmatch(text[a:b]) for a, b in ((prev_start, prev_end), (start, end))
+            )
+            if same_number or numerals:
+                merged[-1] = (prev_start, end)
+                continue
+        merged.append((start, end))
+    return merged
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
+class DropDeskTokenizer(JiebaTokenizer):
+    """JiebaTokenizer without HMM word discovery, keeping numbers whole."""
+
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        import jieba
+
+        text: str = message.get(attribute)
+        words = list(jieba.tokenize(text, HMM=False))
+        tokens = [Token(text[start:end], start, end) for start, end in spans(text, words)]
+        return self._apply_token_pattern(tokens)
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return JiebaTokenizer.get_default_config()
