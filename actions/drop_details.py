@@ -19,6 +19,7 @@ _BARE_LAST4 = re.compile(r"\D{0,3}(\d{4})\D{0,6}")
 _RETRACTED = re.compile(
     r"(?:而不是|不是|并非)\s*([^，,。；;！!？?\s]+?)(?=[\s，,。；;！!？?]|是|$)"
 )
+_CLAUSE = re.compile(r"(?:[^，,。；;！!？?\s]|(?<=\d),(?=\d))+")
 MAX_AMOUNT = 10_000_000
 
 
@@ -104,7 +105,10 @@ def amount(value: Any, text: str) -> str | None:
     """Return the amount as a decimal string with two places, or None."""
     values = asserted(value, text)
     text = without_retracted(text)
-    sources = values + ([text] if any(v in text for v in values) or not values else [])
+    # The NLU may cut an amount short (320块 of 320块5): read on to the end of the clause.
+    clauses = [_CLAUSE.match(text, text.index(v)) for v in values if v in text]
+    sources = [m.group(0) for m in clauses if m] + values
+    sources += [text] if any(v in text for v in values) or not values else []
     for source in sources:
         if _NORMALISED_AMOUNT.fullmatch(source):
             parsed = source

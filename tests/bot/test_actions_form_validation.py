@@ -182,6 +182,21 @@ def test_correction_takes_the_new_time_not_the_one_taken_back(
     assert slots["txn_time"] == window
 
 
+@pytest.mark.parametrize(
+    ("said", "heard", "normalised"),
+    [
+        ("刚才刷了320块5，机器显示超时", "320块", "320.50"),
+        ("一共1,280.00 顾客说扣了", "1,280", "1280.00"),
+        ("两百五十块钱的那笔", "两百五十", "250.00"),
+    ],
+)
+def test_an_amount_the_nlu_cut_short_is_read_to_the_end(
+    said: str, heard: str, normalised: str
+) -> None:
+    slots, _ = validate(text=said, entities=[entity("amount", heard)], candidates={"amount": heard})
+    assert slots["amount"] == normalised
+
+
 def test_taking_the_amount_back_without_a_new_one_asks_again_without_complaint() -> None:
     slots, responses = validate(
         active=False,
