@@ -47,15 +47,14 @@ def asserted(value: Any, text: str) -> list[str]:
     return [v for v in candidates(value) if v not in taken_back]
 
 
-def without_retracted(text: str) -> str:
-    """The message with every "不是 <value>" cut out, so parsing finds the new value."""
-    return _RETRACTED.sub(" ", text)
+def _heard(value: Any, text: str) -> tuple[list[str], str]:
+    """The values still meant, and the message with every "不是 <value>" cut out."""
+    return asserted(value, text), _RETRACTED.sub(" ", text)
 
 
 def order_ref(value: Any, text: str) -> str | None:
     """Return a normalised reference, "unknown", or None when nothing usable was said."""
-    values = asserted(value, text)
-    text = without_retracted(text)
+    values, text = _heard(value, text)
     if UNKNOWN_REF in values:
         return UNKNOWN_REF
     if any(v in text for v in values) or not values:
@@ -87,8 +86,7 @@ def parse_interval(value: str) -> tuple[dt.datetime, dt.datetime] | None:
 
 def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
     """Return the time the merchant gave as an ISO 8601 interval, or None."""
-    values = asserted(value, text)
-    text = without_retracted(text)
+    values, text = _heard(value, text)
     for v in values:
         if parse_interval(v) is not None:
             return v
@@ -103,8 +101,7 @@ def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
 
 def amount(value: Any, text: str) -> str | None:
     """Return the amount as a decimal string with two places, or None."""
-    values = asserted(value, text)
-    text = without_retracted(text)
+    values, text = _heard(value, text)
     # The NLU may cut an amount short (320块 of 320块5): read on to the end of the clause.
     clauses = [_CLAUSE.match(text, text.index(v)) for v in values if v in text]
     sources = [m.group(0) for m in clauses if m] + values

@@ -11,7 +11,6 @@ merges runs of digits (with their , . : - / separators) and runs of Chinese nume
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
@@ -58,7 +57,3 @@ class DropDeskTokenizer(JiebaTokenizer):
         words = list(jieba.tokenize(text, HMM=False))
         tokens = [Token(text[start:end], start, end) for start, end in spans(text, words)]
         return self._apply_token_pattern(tokens)
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return JiebaTokenizer.get_default_config()
