@@ -14,8 +14,10 @@ PYTHON_BOT ?= $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.
   /usr/local/bin/python3.10 /usr/bin/python3.10; do \
   p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null \
   && { echo $$p; break; }; done)
-# The model is named by a fingerprint of everything training reads, so it retrains only on change.
-FINGERPRINT = $(shell find bot data -type f ! -name '*.pyc' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+# The model is named by a fingerprint of everything training reads, so it retrains only on change
+# (not the channel or the server entrypoint, which the model does not contain).
+TRAINING_INPUTS = bot/config.yml bot/domain.yml bot/components bot/jieba data
+FINGERPRINT = $(shell find $(TRAINING_INPUTS) -type f ! -name '*.pyc' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 MODEL = models/dropdesk-$(FINGERPRINT).tar.gz
 RASA_ARGS = --config bot/config.yml --domain bot/domain.yml --data data
 export PYTHONPATH := $(CURDIR)

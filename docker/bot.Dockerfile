@@ -6,9 +6,11 @@ RUN pip install --no-cache-dir -r bot/requirements.txt
 COPY bot ./bot
 COPY data ./data
 COPY actions ./actions
+COPY docker/endpoints.yml docker/endpoints.yml
 ENV RASA_TELEMETRY_ENABLED=false PYTHONPATH=/app
 # Train at build time so every replica serves the same model.
 RUN rasa train --config bot/config.yml --domain bot/domain.yml --data data --out models \
       --fixed-model-name dropdesk
-CMD ["rasa", "run", "--enable-api", "--model", "models/dropdesk.tar.gz", \
+# bot.server is `rasa` with our runtime fixes installed (bot/remote_actions.py).
+CMD ["python", "-m", "bot.server", "run", "--enable-api", "--model", "models/dropdesk.tar.gz", \
      "--endpoints", "docker/endpoints.yml", "--credentials", "bot/credentials.yml"]

@@ -35,6 +35,7 @@ def processes(
 ) -> list[Process]:
     """The three processes of a local DropDesk, with their health checks."""
     rasa = str(bot_venv / "bin" / "rasa")
+    python = str(bot_venv / "bin" / "python")
     rasa_port = settings.rasa_url.rsplit(":", 1)[-1].rstrip("/")
     return [
         Process(
@@ -44,8 +45,9 @@ def processes(
         ),
         Process(
             "rasa",
-            [rasa, "run", "--enable-api", "--model", str(model), "--port", rasa_port,
-             "--interface", "127.0.0.1", "--endpoints", str(endpoints),
+            # `rasa` with our runtime fixes installed (bot/server.py).
+            [python, "-m", "bot.server", "run", "--enable-api", "--model", str(model),
+             "--port", rasa_port, "--interface", "127.0.0.1", "--endpoints", str(endpoints),
              "--credentials", "bot/credentials.yml"],
             f"{settings.rasa_url}/status",
         ),
@@ -104,10 +106,12 @@ def wait_healthy(specs: list[Process], running: list[subprocess.Popen[bytes]],
     return next(iter(pending), None)
 
 
-def stop(running: list[subprocess.Popen[bytes]]) -> None:
+def stop(running: list[subprocess.Popen[bytes]], restore_signals: bool = False) -> None:
     """Stop every process group, politely first; a second Ctrl-C cannot cut this short."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    previous = (
+        signal.signal(signal.SIGINT, signal.SIG_IGN),
+        signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
     for proc in running:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -117,6 +121,9 @@ def stop(running: list[subprocess.Popen[bytes]]) -> None:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+    if restore_signals:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGHUP, previous[1])
 
 
 def child_env(settings: Settings) -> dict[str, str]:
@@ -136,7 +143,27 @@ class Stack:
     settings: Settings
     base_url: str
     log_dir: Path
-    pids: dict[str, int]
+    specs: list[Process]
+    running: list[subprocess.Popen[bytes]]
+    env: dict[str, str]
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {s.name: p.pid for s, p in zip(self.specs, self.running, strict=True)}
+
+    @contextmanager
+    def outage(self, name: str) -> Iterator[None]:
+        """Stop one process for the duration of the block, then start it again."""
+        index = next(i for i, spec in enumerate(self.specs) if spec.name == name)
+        stop([self.running[index]], restore_signals=True)
+        try:
+            yield
+        finally:
+            spec = self.specs[index]
+            self.running[index] = start([spec], self.log_dir, self.env)[0]
+            failed = wait_healthy([spec], [self.running[index]], timeout=300)
+            if failed:
+                raise RuntimeError(f"{failed} did not come back")
 
 
 def free_port() -> int:
@@ -199,7 +226,9 @@ def local_stack(
             settings=settings,
             base_url=f"http://127.0.0.1:{port}",
             log_dir=log_dir,
-            pids={s.name: p.pid for s, p in zip(specs, running, strict=True)},
+            specs=specs,
+            running=running,
+            env=env,
         )
     finally:
         stop(running)

@@ -1,4 +1,4 @@
-"""A stand-in for `rasa run --enable-api` that speaks its REST protocol over real HTTP."""
+"""A stand-in for Rasa that speaks DropDesk's channel (bot/channels.py) over real HTTP."""
 
 from __future__ import annotations
 
@@ -26,22 +26,19 @@ class FakeRasa:
         self.slots: dict[str, dict[str, Any]] = {}
         self.app = FastAPI()
 
-        @self.app.post("/webhooks/rest/webhook")
-        async def webhook(body: dict[str, Any]) -> list[dict[str, Any]]:
+        @self.app.post("/webhooks/dropdesk/webhook")
+        async def webhook(body: dict[str, Any]) -> dict[str, Any]:
             await asyncio.sleep(self.delay)
             self.received.append(body)
             sender, text = body["sender"], body["message"]
             if text.startswith("/slot "):
                 name, _, value = text.removeprefix("/slot ").partition("=")
                 self.slots.setdefault(sender, {})[name] = value
-            return [
+            messages = [
                 {"recipient_id": sender, "text": f"heard: {text}",
                  "buttons": [{"title": "解决了", "payload": "/affirm"}]},
             ]  # fmt: skip
-
-        @self.app.get("/conversations/{sender}/tracker")
-        async def tracker(sender: str) -> dict[str, Any]:
-            return {"sender_id": sender, "slots": self.slots.get(sender, {})}
+            return {"messages": messages, "slots": self.slots.get(sender, {})}
 
 
 @contextmanager

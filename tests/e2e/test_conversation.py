@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dropdesk import demo
+from dropdesk import demo, messages
 from tests.e2e.conftest import Chat, Stack
 
 pytestmark = pytest.mark.rasa
@@ -90,3 +90,16 @@ def test_faq_and_smalltalk(store_chat: Chat) -> None:
     text = store_chat.transcript()
     assert "持牌" in text, text
     assert "V2.3.1" in text, text  # the demo terminal's version from the store
+
+
+def test_action_server_outage_apologises_then_carries_on(stack: Stack, store_chat: Chat) -> None:
+    report = "刚才刷了320块5，机器显示超时，顾客说扣钱了，参考号612300000001"
+    with stack.outage("actions"):
+        body = store_chat.say(report)
+        assert [m["text"] for m in body["messages"]] == [messages.BOT_UNAVAILABLE]
+        assert body["session"]["diagnosis"] is None
+    # The merchant sends it again once the action server is back: the bot picks it up.
+    store_chat.say(report)
+    state = store_chat.state()
+    assert state["diagnosis"]["code"] == "approved_not_printed", store_chat.transcript()
+    assert state["evidence"]["amount"] == "320.50"

@@ -72,10 +72,9 @@ class Turns:
             # An agent has (or will have) the conversation: the bot stays quiet.
             return await self._turn(session_id, merchant_no, [])
         try:
-            replies = await self.bot.send(
+            bot_turn = await self.bot.send(
                 session_id=session_id, text=clean, metadata={"merchant_no": merchant_no}
             )
-            slots = await self.bot.slots(session_id=session_id)
         except BotUnavailableError as exc:
             log.warning("bot unavailable for session %s: %s", session_id, exc)
             return await self._apologise(session_id, merchant_no, inbound.id)
@@ -83,7 +82,7 @@ class Turns:
         def store_replies(db: Session) -> tuple[list[Message], TurnRead]:
             chat = service.get(db_session=db, session_id=session_id)
             service.set_delivery(db_session=db, message_id=inbound.id, delivery=Delivery.DELIVERED)
-            service.record_slots(db_session=db, chat=chat, slots=slots)
+            service.record_slots(db_session=db, chat=chat, slots=bot_turn.slots)
             stored = [
                 service.add_message(
                     db_session=db,
@@ -92,7 +91,7 @@ class Turns:
                     text=reply.text,
                     buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons],
                 )
-                for reply in replies
+                for reply in bot_turn.replies
                 if reply.text or reply.buttons
             ]
             return stored, _turn_read(db, chat, stored)

@@ -24,15 +24,24 @@ class BotReply:
     buttons: list[Button] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class BotTurn:
+    """What the bot said to one message, and its slots (the evidence) afterwards."""
+
+    replies: list[BotReply]
+    slots: dict[str, Any]
+
+
 class BotClient(Protocol):
     async def send(self, *, session_id: str, text: str, metadata: dict[str, Any]
-                   ) -> list[BotReply]: ...  # fmt: skip
-    async def slots(self, *, session_id: str) -> dict[str, Any]: ...
+                   ) -> BotTurn: ...  # fmt: skip
     async def close(self) -> None: ...
 
 
 class RasaClient:
-    """Talk to `rasa run --enable-api` over its REST webhook and tracker endpoint."""
+    """Talk to Rasa through DropDesk's channel (bot/channels.py): replies and slots at once."""
+
+    WEBHOOK = "/webhooks/dropdesk/webhook"
 
     def __init__(self, base_url: str, timeout: float) -> None:
         self._http = httpx.AsyncClient(
@@ -42,28 +51,20 @@ class RasaClient:
         )
 
     async def send(self, *, session_id: str, text: str, metadata: dict[str, Any]
-                   ) -> list[BotReply]:  # fmt: skip
+                   ) -> BotTurn:  # fmt: skip
         body = {"sender": session_id, "message": text, "metadata": metadata}
         try:
-            response = await self._http.post("/webhooks/rest/webhook", json=body)
+            response = await self._http.post(self.WEBHOOK, json=body)
             response.raise_for_status()
-            items = response.json()
+            answer = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise BotUnavailableError(str(exc) or exc.__class__.__name__) from exc
-        if not isinstance(items, list):
+        items = answer.get("messages") if isinstance(answer, dict) else None
+        slots = answer.get("slots") if isinstance(answer, dict) else None
+        if not isinstance(items, list) or not isinstance(slots, dict):
             raise BotUnavailableError("unexpected answer from Rasa")
-        return [_reply(item) for item in items if isinstance(item, dict)]
-
-    async def slots(self, *, session_id: str) -> dict[str, Any]:
-        try:
-            response = await self._http.get(
-                f"/conversations/{session_id}/tracker", params={"include_events": "NONE"}
-            )
-            response.raise_for_status()
-            slots = response.json().get("slots", {})
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            raise BotUnavailableError(str(exc)) from exc
-        return slots if isinstance(slots, dict) else {}
+        replies = [_reply(item) for item in items if isinstance(item, dict)]
+        return BotTurn(replies=replies, slots=slots)
 
     async def close(self) -> None:
         await self._http.aclose()
