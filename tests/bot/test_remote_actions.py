@@ -1,0 +1,61 @@
+"""The compiled action-response validator judges answers exactly as Rasa's own check does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+
+from bot import remote_actions
+
+VALID: list[dict[str, Any]] = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "amount", "value": "320.50", "timestamp": None}],
+     "responses": [{"text": "好的", "buttons": [{"title": "解决了", "payload": "/affirm"}]}]},
+    {"events": [{"event": "active_loop", "name": None}, {"event": "followup",
+                                                         "name": "action_listen"}]},
+]  # fmt: skip
+INVALID: list[dict[str, Any]] = [
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": "slot", "value": 1}]},  # a slot event needs a name
+    {"events": "not a list"},
+    {"responses": ["not an object"]},
+]
+
+
+def rasa_verdict(result: dict[str, Any]) -> str | None:
+    """What Rasa 3.6's own check (jsonschema.validate) says, as the error message or None."""
+    try:
+        jsonschema.validate(result, RemoteAction.action_response_format_spec())
+    except jsonschema.ValidationError as error:
+        return error.message
+    return None
+
+
+@pytest.mark.parametrize("result", VALID)
+def test_valid_answers_pass(result: dict[str, Any]) -> None:
+    assert rasa_verdict(result) is None
+    assert remote_actions.validate_action_result(RemoteAction("x", None), result) is True
+
+
+@pytest.mark.parametrize("result", INVALID)
+def test_invalid_answers_fail_with_rasas_message(result: dict[str, Any]) -> None:
+    expected = rasa_verdict(result)
+    assert expected is not None
+    with pytest.raises(jsonschema.ValidationError) as caught:
+        remote_actions.validate_action_result(RemoteAction("x", None), result)
+    assert caught.value.message.startswith(expected)
+    assert "Failed to validate Action server response" in caught.value.message
+
+
+def test_install_replaces_rasas_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RemoteAction, "_validate_action_result",
+                        RemoteAction._validate_action_result)  # fmt: skip
+    remote_actions.install()
+    action = RemoteAction("x", None)
+    assert action._validate_action_result(VALID[1]) is True
+    with pytest.raises(jsonschema.ValidationError):
+        action._validate_action_result(INVALID[0])
+    assert RemoteAction._validate_action_result is remote_actions.validate_action_result
