@@ -20,13 +20,16 @@ from rasa.shared.nlu.training_data.message import Message
 _DIGITS = "0-9０-９"
 _NUMBER = re.compile(rf"[{_DIGITS}]+(?:[,，.．:：\-/][{_DIGITS}]+)*")
 _CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
+_UNITS = frozenset("块元钱毛角")  # 六|百八十块, 一|八块: the numerals belong to the number before
 
 
 def spans(text: str, words: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
     """Merge Jieba's (word, start, end) triples into token spans.
 
     A token that falls entirely inside a number (digits with separators) is merged with its
-    neighbours in that number; adjacent tokens made only of Chinese numerals are merged.
+    neighbours in that number; adjacent tokens made only of Chinese numerals are merged, and a
+    word that continues a numeral with more numerals gives them up: 六|百八十块 -> 六百八十|块,
+    两千|三百元 -> 两千三百|元 (but 万|一直 stays: 一直 is a word).
     """
     numbers = [m.span() for m in _NUMBER.finditer(text)]
     merged: list[tuple[int, int]] = []
@@ -41,6 +44,16 @@ def spans(text: str, words: list[tuple[str, int, int]]) -> list[tuple[int, int]]
             )
             if same_number or numerals:
                 merged[-1] = (prev_start, end)
+                continue
+            lead = _CN_NUMERAL.match(text, start, end)
+            if (
+                lead
+                and (len(lead.group()) > 1 or text[lead.end() : end][:1] in _UNITS)
+                and prev_end == start
+                and _CN_NUMERAL.fullmatch(text, prev_start, prev_end)
+            ):
+                merged[-1] = (prev_start, lead.end())
+                merged.append((lead.end(), end))
                 continue
         merged.append((start, end))
     return merged

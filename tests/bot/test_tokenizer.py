@@ -35,6 +35,9 @@ def words(tokenizer: DropDeskTokenizer, text: str) -> list[str]:
         ("2023-11-20 14:05金额320.00", ["2023-11-20", "14:05", "金额", "320.00"]),
         ("三百二的", ["三百二", "的"]),
         ("八百八十八", ["八百八十八"]),
+        ("刷了六百八十块钱", ["刷", "了", "六百八十", "块", "钱"]),  # Jieba: 六|百八十块
+        ("两千三百元整", ["两千三百", "元", "整"]),  # Jieba: 两千|三百元
+        ("一清机", ["一清机"]),  # a word that merely starts with a numeral stays whole
     ],
 )
 def test_numbers_stay_whole(tokenizer: DropDeskTokenizer, text: str, expected: list[str]) -> None:
