@@ -12,7 +12,9 @@ import pytest
 from dropdesk import demo
 from dropdesk.auth.service import issue_merchant_token
 from dropdesk.config import ROOT
+from dropdesk.database.core import session_scope
 from dropdesk.devrun import Stack, local_stack
+from dropdesk.timezone import now_shanghai
 from tests.e2e.shops import ALLOWED_SHOP_PORT
 
 MODEL = os.environ.get("DROPDESK_TEST_MODEL", "")
@@ -63,6 +65,10 @@ class Chat:
 
 @pytest.fixture
 def store_chat(stack: Stack) -> Iterator[Chat]:
+    # The demo store's times are relative to when it was seeded ("五十分钟前" means a 10-minute
+    # window): seed it afresh so a conversation never depends on how long earlier tests took.
+    with session_scope(stack.settings.database_url) as db_session:
+        demo.seed(db_session=db_session, now=now_shanghai())
     chat = Chat(stack, demo.STORE.merchant_no)
     yield chat
     chat.http.close()
