@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import signal
 import sys
 import time
 from decimal import Decimal, InvalidOperation
@@ -200,6 +201,9 @@ def run(
     settings = get_settings()
     specs = devrun.processes(settings, model.resolve(), bot_venv.resolve())
     log_dir = ROOT / "var" / "log"
+    # `kill` or a closed terminal stops everything too, as Ctrl-C does (no orphaned servers).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     running = devrun.start(specs, log_dir, devrun.child_env(settings))
     try:
         typer.echo("starting Rasa, the action server and the service (logs in var/log/) ...")
@@ -224,6 +228,10 @@ def run(
             typer.echo("\nstopping ...")
     finally:
         devrun.stop(running)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
