@@ -21,8 +21,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.channels.rest import RestInput
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -45,7 +44,7 @@ class _TurnErrors(logging.Handler):
 _HANDLER = _TurnErrors()
 
 
-class DropDeskInput(RestInput):
+class DropDeskInput(InputChannel):
     """REST-like input channel whose answer carries the replies and the current slots."""
 
     @classmethod

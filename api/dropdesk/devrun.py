@@ -106,7 +106,7 @@ def wait_healthy(specs: list[Process], running: list[subprocess.Popen[bytes]],
     return next(iter(pending), None)
 
 
-def stop(running: list[subprocess.Popen[bytes]], restore_signals: bool = False) -> None:
+def stop(running: list[subprocess.Popen[bytes]]) -> None:
     """Stop every process group, politely first; a second Ctrl-C cannot cut this short."""
     previous = (
         signal.signal(signal.SIGINT, signal.SIG_IGN),
@@ -121,9 +121,8 @@ def stop(running: list[subprocess.Popen[bytes]], restore_signals: bool = False) 
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-    if restore_signals:
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGHUP, previous[1])
+    signal.signal(signal.SIGINT, previous[0])
+    signal.signal(signal.SIGHUP, previous[1])
 
 
 def child_env(settings: Settings) -> dict[str, str]:
@@ -155,7 +154,7 @@ class Stack:
     def outage(self, name: str) -> Iterator[None]:
         """Stop one process for the duration of the block, then start it again."""
         index = next(i for i, spec in enumerate(self.specs) if spec.name == name)
-        stop([self.running[index]], restore_signals=True)
+        stop([self.running[index]])
         try:
             yield
         finally:

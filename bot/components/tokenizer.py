@@ -39,18 +39,15 @@ def spans(text: str, words: list[tuple[str, int, int]]) -> list[tuple[int, int]]
         if merged:
             prev_start, prev_end = merged[-1]
             same_number = any(s <= prev_start and end <= e for s, e in numbers)
-            numerals = prev_end == start and all(
-                _CN_NUMERAL.fullmatch(text[a:b]) for a, b in ((prev_start, prev_end), (start, end))
-            )
-            if same_number or numerals:
+            after_numeral = prev_end == start and _CN_NUMERAL.fullmatch(text, prev_start, prev_end)
+            if same_number or (after_numeral and _CN_NUMERAL.fullmatch(text, start, end)):
                 merged[-1] = (prev_start, end)
                 continue
             lead = _CN_NUMERAL.match(text, start, end)
             if (
-                lead
+                after_numeral
+                and lead
                 and (len(lead.group()) > 1 or text[lead.end() : end][:1] in _UNITS)
-                and prev_end == start
-                and _CN_NUMERAL.fullmatch(text, prev_start, prev_end)
             ):
                 merged[-1] = (prev_start, lead.end())
                 merged.append((lead.end(), end))
