@@ -15,11 +15,23 @@ _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789
 _NORMALISED_AMOUNT = re.compile(r"\d{1,7}\.\d{2}")
 _NORMALISED_REF = re.compile(r"(?=[A-Z]*\d)[A-Z0-9]{4,32}")
 _BARE_LAST4 = re.compile(r"\D{0,3}(\d{4})\D{0,6}")
-# "不是500是580", "是88元不是八百八": the value after 不是 is the one being taken back.
+# The value being taken back: "不是500是580", "是88元不是八百八", "刚才说成1,050了",
+# "我记成昨天了", "刚才说的990不对". Every mention is annotated in the NLU data, so the
+# entities hold both values and these patterns decide which one is meant.
+_END = r"[\s。；;！!？?]|[，,](?!\d)|(?<!\d)[，,]|$"
+_CHAR = r"(?:[^，,。；;！!？?\s]|(?<=\d),(?=\d))"  # a clause's character: 1,820 is one value
+_VALUE = rf"({_CHAR}+?)"
 _RETRACTED = re.compile(
-    r"(?:而不是|不是|并非)\s*([^，,。；;！!？?\s]+?)(?=[\s，,。；;！!？?]|是|$)"
+    "|".join(
+        (
+            rf"(?:而不是|不是|并非)\s*{_VALUE}(?={_END}|是)",
+            rf"(?:说|打|记|写|输|看|弄)成了?\s*{_VALUE}(?={_END}|了)",
+            rf"说的\s*{_VALUE}\s*(?:不对|错了|是错的)",
+        )
+    )
 )
-_CLAUSE = re.compile(r"(?:[^，,。；;！!？?\s]|(?<=\d),(?=\d))+")
+_PARTICLES = "啊呀呢吧的了哦嘛啦"
+_CLAUSE = re.compile(rf"{_CHAR}+")
 MAX_AMOUNT = 10_000_000
 
 
@@ -36,9 +48,19 @@ def candidates(value: Any) -> list[str]:
     return [str(item) for item in items if item is not None and str(item).strip()]
 
 
+def retracted_spans(text: str) -> list[tuple[int, int]]:
+    """Where the values taken back sit in the text, trailing particles left out."""
+    spans = []
+    for match in _RETRACTED.finditer(text):
+        group = next(g for g in range(1, len(match.groups()) + 1) if match.group(g))
+        start, end = match.span(group)
+        spans.append((start, start + len(text[start:end].rstrip(_PARTICLES))))
+    return spans
+
+
 def retracted(text: str) -> list[str]:
     """Values the merchant takes back in this message: 不是下午 是上午 -> ["下午"]."""
-    return [match.group(1) for match in _RETRACTED.finditer(text)]
+    return [text[start:end] for start, end in retracted_spans(text) if end > start]
 
 
 def asserted(value: Any, text: str) -> list[str]:

@@ -1,0 +1,65 @@
+"""The NLU training data keeps the conventions the tagger and the actions rely on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
+
+from actions.drop_details import retracted_spans
+from actions.normalise import parse_amount, parse_time
+from actions.normalise.timewindow import shanghai
+from bot.components.tokenizer import DropDeskTokenizer
+
+ROOT = Path(__file__).parents[2]
+DIET_LABELS = {"amount", "txn_time"}
+NOW = dt.datetime(2026, 11, 25, 16, 30, tzinfo=shanghai())
+
+
+@pytest.fixture(scope="module")
+def examples() -> list[Message]:
+    data = load_data(str(ROOT / "data/nlu"))
+    return [m for m in data.intent_examples if m.get("entities")]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> DropDeskTokenizer:
+    config = {**DropDeskTokenizer.get_default_config(), "dictionary_path": str(ROOT / "bot/jieba")}
+    storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
+    return DropDeskTokenizer.create(config, storage, Resource("tokenizer"), None)  # type: ignore[arg-type]
+
+
+def test_every_entity_edge_falls_between_tokens(
+    examples: list[Message], tokenizer: DropDeskTokenizer
+) -> None:
+    """An edge inside a token is a label DIET can never predict."""
+    misaligned = []
+    for message in examples:
+        tokens = tokenizer.tokenize(Message(data={"text": message.get("text")}), "text")
+        starts, ends = {t.start for t in tokens}, {t.end for t in tokens}
+        for entity in message.get("entities"):
+            if entity["start"] not in starts or entity["end"] not in ends:
+                misaligned.append((message.get("text"), entity["value"]))
+    assert misaligned == []
+    assert len(examples) > 300
+
+
+def test_a_value_taken_back_is_annotated_too(examples: list[Message]) -> None:
+    """不是320是[230]: both are amounts to the tagger; the actions drop the one taken back."""
+    unannotated = []
+    for message in examples:
+        text, entities = message.get("text"), message.get("entities")
+        if not DIET_LABELS & {e["entity"] for e in entities}:
+            continue  # identifiers belong to the regex extractor
+        for start, end in retracted_spans(text):
+            value = text[start:end]
+            if parse_amount(value) is None and parse_time(value, NOW) is None:
+                continue  # 不是这笔, 不是那个: nothing to annotate
+            if not any(e["start"] < end and start < e["end"] for e in entities):
+                unannotated.append((text, value))
+    assert unannotated == []
