@@ -40,6 +40,16 @@ def test_correction_rediagnoses(store_chat: Chat) -> None:
     assert state["evidence"]["amount"] == "256.00"
 
 
+def test_correction_that_names_the_value_taken_back(store_chat: Chat) -> None:
+    store_chat.say("参考号612300000051，两个小时前，88元，刷卡没成功")
+    assert store_chat.state()["diagnosis"]["code"] == "declined", store_chat.transcript()
+    store_chat.say("说错了，不是612300000051是612300000098，金额不是88是256")
+    state = store_chat.state()
+    assert state["evidence"]["order_ref"] == "612300000098", store_chat.transcript()
+    assert state["evidence"]["amount"] == "256.00", store_chat.transcript()
+    assert state["diagnosis"]["code"] == "reversed", store_chat.transcript()
+
+
 def test_ambiguous_asks_for_card_tail(store_chat: Chat) -> None:
     store_chat.say("四个小时前刷了66元，不知道顾客付没付")
     store_chat.say("没有单号")
