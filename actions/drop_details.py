@@ -31,6 +31,8 @@ _RETRACTED = re.compile(
     )
 )
 _PARTICLES = "啊呀呢吧的了哦嘛啦"
+# "我刚才说成88了": 刚才 says when the merchant spoke, not when the card was used.
+_WHEN_SAID = re.compile(r"(?:刚才|刚刚|之前|前面|上面)(?=\s*(?:说|讲|发|写|输|记))")
 _CLAUSE = re.compile(rf"{_CHAR}+")
 MAX_AMOUNT = 10_000_000
 
@@ -106,9 +108,16 @@ def parse_interval(value: str) -> tuple[dt.datetime, dt.datetime] | None:
     return begin, finish
 
 
+def only_when_said(value: Any, text: str) -> bool:
+    """True when every time the NLU heard only says when the merchant spoke (刚才说成…)."""
+    said, rest = set(_WHEN_SAID.findall(text)), _WHEN_SAID.sub(" ", text)
+    values = candidates(value)
+    return bool(values) and all(v in said and v not in rest for v in values)
+
+
 def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
     """Return the time the merchant gave as an ISO 8601 interval, or None."""
-    values, text = _heard(value, text)
+    values, text = _heard(value, _WHEN_SAID.sub(" ", text))
     for v in values:
         if parse_interval(v) is not None:
             return v

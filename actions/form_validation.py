@@ -209,6 +209,8 @@ class ValidateDropForm(FormValidationAction):
         kept = self._keep_if_card_answer(tracker, "txn_time", value)
         if kept is not None:
             return kept
+        if drop_details.only_when_said(value, latest_text(tracker)):
+            return {"txn_time": value_before_latest_message(tracker, "txn_time")}
         normalised = drop_details.txn_time(value, latest_text(tracker), self.clock())
         return self._result(dispatcher, tracker, "txn_time", normalised, value)
 

@@ -205,6 +205,22 @@ def test_an_amount_the_nlu_cut_short_is_read_to_the_end(
     assert slots["amount"] == normalised
 
 
+def test_when_the_merchant_spoke_is_not_the_payment_time() -> None:
+    before = [{"event": "slot", "name": "txn_time", "value": WINDOW_3PM}]
+    slots, responses = validate(
+        active=False,
+        text="我刚才说成88了 其实是256",
+        intent="correct_info",
+        events=before,
+        entities=[entity("txn_time", "刚才"), entity("amount", "88"), entity("amount", "256")],
+        slots={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "88.00"},
+        candidates={"txn_time": "刚才", "amount": ["88", "256"]},
+    )
+    assert slots["txn_time"] == WINDOW_3PM
+    assert slots["amount"] == "256.00"
+    assert "utter_invalid_txn_time" not in responses
+
+
 def test_taking_the_amount_back_without_a_new_one_asks_again_without_complaint() -> None:
     slots, responses = validate(
         active=False,
