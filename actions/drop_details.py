@@ -54,8 +54,7 @@ def retracted_spans(text: str) -> list[tuple[int, int]]:
     """Where the values taken back sit in the text, trailing particles left out."""
     spans = []
     for match in _RETRACTED.finditer(text):
-        group = next(g for g in range(1, len(match.groups()) + 1) if match.group(g))
-        start, end = match.span(group)
+        start, end = match.span(match.lastindex)  # each alternative has one group
         spans.append((start, start + len(text[start:end].rstrip(_PARTICLES))))
     return spans
 

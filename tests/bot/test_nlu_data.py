@@ -6,8 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
@@ -25,13 +23,6 @@ NOW = dt.datetime(2026, 11, 25, 16, 30, tzinfo=shanghai())
 def examples() -> list[Message]:
     data = load_data(str(ROOT / "data/nlu"))
     return [m for m in data.intent_examples if m.get("entities")]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> DropDeskTokenizer:
-    config = {**DropDeskTokenizer.get_default_config(), "dictionary_path": str(ROOT / "bot/jieba")}
-    storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
-    return DropDeskTokenizer.create(config, storage, Resource("tokenizer"), None)  # type: ignore[arg-type]
 
 
 def test_every_entity_edge_falls_between_tokens(

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.tokenizer import DropDeskTokenizer
-
-ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> DropDeskTokenizer:
-    config = {**DropDeskTokenizer.get_default_config(), "dictionary_path": str(ROOT / "bot/jieba")}
-    storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
-    return DropDeskTokenizer.create(config, storage, Resource("tokenizer"), None)  # type: ignore[arg-type]
 
 
 def words(tokenizer: DropDeskTokenizer, text: str) -> list[str]:
