@@ -129,8 +129,11 @@ def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
     return None
 
 
-def amount(value: Any, text: str) -> str | None:
-    """Return the amount as a decimal string with two places, or None."""
+def amount(value: Any, text: str, *, bare: bool = False) -> str | None:
+    """Return the amount as a decimal string with two places, or None.
+
+    ``bare``: the message is known to be about the amount, so a unit-less number is one.
+    """
     values, text = _heard(value, text)
     # The NLU may cut an amount short (320块 of 320块5): read on to the end of the clause.
     clauses = [_CLAUSE.match(text, text.index(v)) for v in values if v in text]
@@ -140,7 +143,7 @@ def amount(value: Any, text: str) -> str | None:
         if _NORMALISED_AMOUNT.fullmatch(source):
             parsed = source
         else:
-            found = parse_amount(source)
+            found = parse_amount(source, bare=bare)
             parsed = None if found is None else f"{found:.2f}"
         if parsed is not None and 0 < float(parsed) < MAX_AMOUNT:
             return parsed

@@ -30,6 +30,12 @@ def latest_intent(tracker: Tracker) -> str | None:
     return str(name) if name else None
 
 
+def takes_back_amount(text: str, current: Any) -> bool:
+    """Tell whether the message takes back the amount we hold: 我刚才说成88了 (we hold 88.00)."""
+    taken_back = (parse_amount(value, bare=True) for value in drop_details.retracted(text))
+    return any(value is not None and f"{value:.2f}" == current for value in taken_back)
+
+
 def entity_given(tracker: Tracker, entity: str) -> bool:
     """Tell whether the NLU found this entity in the latest message."""
     return any(e.get("entity") == entity for e in tracker.latest_message.get("entities", []))
@@ -140,6 +146,8 @@ class ValidateDropForm(FormValidationAction):
             return {slot: found.value} if found else {}
         if slot == "txn_time":
             value = drop_details.txn_time(None, text, self.clock())
+        elif current is not None and takes_back_amount(text, current):
+            value = drop_details.amount(None, text, bare=True)
         elif current is not None and not any(word in text for word in _MONEY_WORDS):
             # A correction only replaces the amount when it talks about money.
             value = None

@@ -29,6 +29,7 @@ _CONTEXT = re.compile(
     rf"(?P<num>{_NUM})(?![0-9a-z.:{CN_NUM}])"
 )
 _DECIMAL = re.compile(rf"(?<![0-9a-z.:¥_])(?P<num>\d{{1,7}}\.\d{{1,2}})(?![0-9a-z.%_{CN_NUM}])")
+_BARE = re.compile(rf"(?<![0-9{CN_NUM}.])(?P<num>{_NUM})(?![0-9a-z.:{CN_NUM}])")
 _FILLER_HEAD = re.compile(r"^(?:金额|大概|大约|约|差不多|应该|就是|是|为|一共|总共)+")
 _FILLER_TAIL = re.compile(r"(?:左右|上下|吧|啊|呀|的|多)+$")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
@@ -88,8 +89,12 @@ def _whole_message(masked: str) -> Decimal | None:
     return _bare_value(core, 5)
 
 
-def parse_amount(text: str) -> Decimal | None:
-    """Return the amount the merchant means, quantized to 0.01, or None."""
+def parse_amount(text: str, *, bare: bool = False) -> Decimal | None:
+    """Return the amount the merchant means, quantized to 0.01, or None.
+
+    With ``bare`` (the caller knows the message is about the amount) a unit-less number with no
+    money context counts too: 不是88 其实是256.
+    """
     masked = mask_non_amounts(_clean(text))
     found, rest = _unit_candidates(masked)
     if not found:
@@ -100,6 +105,11 @@ def parse_amount(text: str) -> Decimal | None:
     if not found:
         for m in _DECIMAL.finditer(rest):
             found.append((m.start(), Decimal(m["num"])))
+    if not found and bare:
+        for m in _BARE.finditer(rest):
+            value = _bare_value(m["num"], 7)
+            if value is not None:
+                found.append((m.start("num"), value))
     if not found:
         whole = _whole_message(masked)
         if whole is not None:

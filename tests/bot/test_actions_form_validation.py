@@ -137,6 +137,32 @@ def test_correction_the_nlu_missed_is_read_from_the_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("said", "normalised"),
+    [("我刚才说成320.5了 其实是256", "256.00"), ("不是320.50，是230.50", "230.50")],
+)
+def test_correction_naming_the_old_amount_the_nlu_missed(said: str, normalised: str) -> None:
+    # No money word, no amount entity: taking back the current amount says which slot it is.
+    slots, _ = validate(
+        active=False,
+        text=said,
+        intent="correct_info",
+        slots={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"},
+    )
+    assert slots["amount"] == normalised
+    assert "txn_time" not in slots
+
+
+def test_a_bare_number_correction_leaves_the_amount_alone() -> None:
+    slots, _ = validate(
+        active=False,
+        text="不是三点，是四点",
+        intent="correct_info",
+        slots={"order_ref": "612300000001", "txn_time": WINDOW_3PM, "amount": "320.50"},
+    )
+    assert "amount" not in slots
+
+
+@pytest.mark.parametrize(
     ("slot", "said", "heard", "normalised"),
     [
         ("amount", "是88元不是八百八", ["88元", "八百八"], "88.00"),

@@ -138,3 +138,17 @@ def test_parse_amount(text: str, expected: str) -> None:
 @pytest.mark.parametrize("text", NOT_AMOUNTS)
 def test_not_an_amount(text: str) -> None:
     assert parse_amount(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("其实是256", "256.00"), ("说错了 是三百八", "380.00"), ("下午三点 是256", "256.00")],
+)
+def test_bare_number_counts_when_the_message_is_about_the_amount(text: str, expected: str) -> None:
+    assert parse_amount(text) is None  # no money context: a number alone is not an amount
+    assert parse_amount(text, bare=True) == Decimal(expected)
+
+
+@pytest.mark.parametrize("text", ["其实是三点", "参考号612300000001", "扣了两次", "11月20日"])
+def test_bare_still_skips_times_ids_and_counts(text: str) -> None:
+    assert parse_amount(text, bare=True) is None
