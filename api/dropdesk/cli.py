@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from pydantic import ValidationError
 
@@ -210,6 +211,10 @@ def run(
         failed = devrun.wait_healthy(specs, running, timeout=180)
         if failed:
             _fail(f"{failed} did not start; see var/log/{failed}.log")
+        try:
+            typer.echo(f"  rasa is warmed up ({devrun.warm_up(settings.rasa_url):.1f} s)")
+        except httpx.HTTPError as exc:  # a cold first turn is slow, not broken
+            typer.echo(f"  rasa warm-up failed ({exc}); the first replies may be slow")
         base = f"http://{settings.host}:{settings.port}"
         typer.echo(f"\nDropDesk is running.\n  portal    {base}/  (pick a demo merchant and chat)")
         typer.echo(f"  service   {base}  (API docs {base}/docs)")

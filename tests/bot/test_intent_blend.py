@@ -1,0 +1,100 @@
+"""LinearIntentBlend: trained on our data, stored without pickles, blended into DIET's ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.intent_blend import LinearIntentBlend
+from bot.components.tokenizer import DropDeskTokenizer
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def trained(
+    tokenizer: DropDeskTokenizer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[LocalModelStorage, Resource]:
+    data = load_data(str(ROOT / "data" / "nlu"))
+    tokenizer.process_training_data(data)
+    storage = LocalModelStorage(tmp_path_factory.mktemp("blend"))
+    resource = Resource("blend")
+    LinearIntentBlend.create({}, storage, resource, None).train(data)  # type: ignore[arg-type]
+    return storage, resource
+
+
+def classify(
+    trained: tuple[LocalModelStorage, Resource],
+    tokenizer: DropDeskTokenizer,
+    text: str,
+    diet: list[dict[str, Any]] | None = None,
+    **config: Any,
+) -> Message:
+    storage, resource = trained
+    blend = LinearIntentBlend.load(config, storage, resource, None)  # type: ignore[arg-type]
+    message = Message(data={"text": text})
+    tokenizer.process([message])
+    if diet is not None:
+        message.set("intent", diet[0])
+        message.set("intent_ranking", diet)
+    blend.process([message])
+    return message
+
+
+def test_the_stored_model_is_json_and_arrays(trained: tuple[LocalModelStorage, Resource]) -> None:
+    storage, resource = trained
+    with storage.read_from(resource) as directory:
+        assert sorted(p.name for p in Path(directory).iterdir()) == [
+            "linear_intents.json",
+            "linear_intents.npz",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我的pos机刷卡显示失败但是顾客说扣钱了", "report_drop"),
+        ("转人工", "request_human"),
+        ("你好", "greet"),
+        ("网络老是断怎么办", "ask_network"),
+    ],
+)
+def test_the_reloaded_model_classifies_alone(
+    trained: tuple[LocalModelStorage, Resource],
+    tokenizer: DropDeskTokenizer,
+    text: str,
+    intent: str,
+) -> None:
+    message = classify(trained, tokenizer, text)
+    assert message.get("intent")["name"] == intent
+    ranking = message.get("intent_ranking")
+    assert len(ranking) == 10
+    assert ranking[0]["confidence"] > ranking[1]["confidence"]
+    assert 0 < sum(r["confidence"] for r in ranking) <= 1 + 1e-9
+
+
+def test_the_blend_weighs_diet_and_the_linear_model(
+    trained: tuple[LocalModelStorage, Resource], tokenizer: DropDeskTokenizer
+) -> None:
+    diet = [{"name": "greet", "confidence": 0.9}, {"name": "thank", "confidence": 0.1}]
+    assert classify(trained, tokenizer, "转人工", diet, weight=1.0).get("intent")["name"] == (
+        "request_human"
+    )
+    only_diet = classify(trained, tokenizer, "转人工", diet, weight=0.0).get("intent")
+    assert only_diet == {"name": "greet", "confidence": pytest.approx(0.9)}
+
+    storage, resource = trained
+    model = LinearIntentBlend.load({}, storage, resource, None)  # type: ignore[arg-type]
+    message = Message(data={"text": "转人工"})
+    tokenizer.process([message])
+    linear = dict(zip(model.intents, model.probabilities([message])[0], strict=True))
+    half = classify(trained, tokenizer, "转人工", diet, weight=0.5).get("intent_ranking")
+    blended = {r["name"]: r["confidence"] for r in half}
+    assert blended["request_human"] == pytest.approx(0.5 * linear["request_human"])
+    assert blended["greet"] == pytest.approx(0.45 + 0.5 * linear["greet"])
