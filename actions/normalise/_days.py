@@ -15,9 +15,13 @@ _DAYS_BACK = {"大前天": 3, "前天": 2, "前晚": 2}
 _WEEKDAY = re.compile(r"(上上|上个?)?(?:周|星期|礼拜)([一二三四五六日天1-7])")
 _WEEKDAY_INDEX = {ch: i for i, ch in enumerate("一二三四五六日")}
 _WEEKDAY_INDEX.update({"天": 6, **{str(i + 1): i for i in range(7)}})
+# A whole week or month, when the merchant names no day in it: 上周, 这个礼拜, 上个月.
+_SPAN = re.compile(r"(上上|上个?|这个?|本)(周|星期|礼拜|月)(?![一二三四五六日天1-7])")
 _FULL_DATE = re.compile(r"(?<!\d)(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
 _MONTH_DAY = re.compile(rf"(?<!{_N})({_N}{{1,3}})月({_N}{{1,3}})[日号]?")
 _DASH_DATE = re.compile(r"(?<![\d:./-])(\d{1,2})[-/](\d{1,2})(?![\d:./-])")
+_DAYS_AGO = re.compile(rf"({_N}{{1,3}})天(?:之|以)?前")
+_DAY_OF_NAMED_MONTH = re.compile(rf"(上上|上个?|这个?|本)月({_N}{{1,3}})[日号]?")
 _DAY_OF_MONTH = re.compile(rf"(?<!{_N})({_N}{{1,3}})[日号](?!码)")
 
 
@@ -88,6 +92,17 @@ def find_day(text: str, today: dt.date) -> DayMatch | None:
     if m:
         found = _weekday(m[1], _WEEKDAY_INDEX[m[2]], today)
         return DayMatch(found, m.start(), m.end())
+    m = _DAYS_AGO.search(text)
+    if m:
+        back = small_int(m[1])
+        found = None if back is None else today - dt.timedelta(days=back)
+        return DayMatch(found, m.start(), m.end())
+    m = _DAY_OF_NAMED_MONTH.search(text)
+    if m:
+        back = 2 if m[1] == "上上" else 1 if m[1].startswith("上") else 0
+        first = _first_of_month(today, back)
+        found = _date_or_none(first.year, first.month, small_int(m[2]))
+        return DayMatch(found if found is not None and found <= today else None, m.start(), m.end())
     m = _DAY_WORDS.search(text)
     if m:
         word = m.group()
@@ -97,3 +112,26 @@ def find_day(text: str, today: dt.date) -> DayMatch | None:
     if m:
         return DayMatch(_day_of_month(small_int(m[1]), today), m.start(), m.end())
     return None
+
+
+def _first_of_month(day: dt.date, months_back: int) -> dt.date:
+    first = day.replace(day=1)
+    for _ in range(months_back):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return first
+
+
+def find_span(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """Return the [first day, day after the last) of a week or month named in text, or None.
+
+    Weeks start on Monday: 上周 on a Wednesday is the Monday nine days back to this Monday.
+    """
+    m = _SPAN.search(text)
+    if not m:
+        return None
+    back = 2 if m[1] == "上上" else 1 if m[1].startswith("上") else 0
+    if m[2] == "月":
+        first = _first_of_month(today, back)
+        return first, (first + dt.timedelta(days=32)).replace(day=1)
+    monday = today - dt.timedelta(days=today.weekday(), weeks=back)
+    return monday, monday + dt.timedelta(weeks=1)

@@ -8,7 +8,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from ._clock import APPROX, PERIODS, Clock, find_clock, find_period, find_relative
-from ._days import find_day
+from ._days import find_day, find_span
 from ._text import fold_width
 
 _MINUTE = dt.timedelta(minutes=1)
@@ -109,6 +109,9 @@ def parse_time(text: str, now: dt.datetime) -> TimeWindow | None:
         rest = norm[: day_match.start] + blank + norm[day_match.end :]
     period = find_period(norm)
     clock = find_clock(rest)
+    span = find_span(norm, today) if day_match is None else None
+    if span is not None and period is None and clock is None:
+        return _clip(_midnight(span[0]), _midnight(span[1]), True, now)
     if day_match is None and period is None and clock is None:
         return None
     explicit = day_match is not None

@@ -20,6 +20,19 @@ def test_everything_in_one_message(store_chat: Chat) -> None:
     assert "不要" in store_chat.transcript()  # do NOT charge again
 
 
+@pytest.mark.parametrize(
+    "row",
+    [row for row in demo.try_saying(demo.STORE.merchant_no) if row.code != "ambiguous"],
+    ids=lambda row: row.code,
+)
+def test_every_demo_sentence_is_diagnosed_at_once(store_chat: Chat, row: demo.TrySaying) -> None:
+    # README.md and the portal offer these sentences: each must reach its code in one turn.
+    store_chat.say(row.text)
+    state = store_chat.state()
+    assert state["diagnosis"] is not None, store_chat.transcript()
+    assert state["diagnosis"]["code"] == row.code, store_chat.transcript()
+
+
 def test_one_detail_at_a_time_without_reference(store_chat: Chat) -> None:
     store_chat.say("顾客说同一张卡被扣了两次钱")
     store_chat.say("没有单号")
