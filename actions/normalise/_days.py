@@ -15,13 +15,15 @@ _DAYS_BACK = {"大前天": 3, "前天": 2, "前晚": 2}
 _WEEKDAY = re.compile(r"(上上|上个?)?(?:周|星期|礼拜)([一二三四五六日天1-7])")
 _WEEKDAY_INDEX = {ch: i for i, ch in enumerate("一二三四五六日")}
 _WEEKDAY_INDEX.update({"天": 6, **{str(i + 1): i for i in range(7)}})
+# How far back a week or month is: 上上 two, 上/上个 one, 这/这个/本 this one (see _back).
+_BACK = r"(上上|上个?|这个?|本)"
 # A whole week or month, when the merchant names no day in it: 上周, 这个礼拜, 上个月.
-_SPAN = re.compile(r"(上上|上个?|这个?|本)(周|星期|礼拜|月)(?![一二三四五六日天1-7])")
+_SPAN = re.compile(rf"{_BACK}(周|星期|礼拜|月)(?![一二三四五六日天1-7])")
 _FULL_DATE = re.compile(r"(?<!\d)(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
 _MONTH_DAY = re.compile(rf"(?<!{_N})({_N}{{1,3}})月({_N}{{1,3}})[日号]?")
 _DASH_DATE = re.compile(r"(?<![\d:./-])(\d{1,2})[-/](\d{1,2})(?![\d:./-])")
 _DAYS_AGO = re.compile(rf"({_N}{{1,3}})天(?:之|以)?前")
-_DAY_OF_NAMED_MONTH = re.compile(rf"(上上|上个?|这个?|本)月({_N}{{1,3}})[日号]?")
+_DAY_OF_NAMED_MONTH = re.compile(rf"{_BACK}月({_N}{{1,3}})[日号]?")
 _DAY_OF_MONTH = re.compile(rf"(?<!{_N})({_N}{{1,3}})[日号](?!码)")
 
 
@@ -64,13 +66,19 @@ def _day_of_month(day: int | None, today: dt.date) -> dt.date | None:
     return None
 
 
+def _back(prefix: str | None) -> int:
+    """How many weeks or months back a prefix points: 上上 2, 上/上个 1, 这/这个/本/none 0."""
+    if prefix == "上上":
+        return 2
+    return 1 if prefix and prefix.startswith("上") else 0
+
+
 def _weekday(prefix: str | None, index: int, today: dt.date) -> dt.date:
     """Resolve 周X (most recent, today included) or 上周X (calendar week before this one)."""
     if not prefix:
         return today - dt.timedelta(days=(today.weekday() - index) % 7)
-    weeks_back = 2 if prefix == "上上" else 1
     monday = today - dt.timedelta(days=today.weekday())
-    return monday - dt.timedelta(weeks=weeks_back) + dt.timedelta(days=index)
+    return monday - dt.timedelta(weeks=_back(prefix)) + dt.timedelta(days=index)
 
 
 def find_day(text: str, today: dt.date) -> DayMatch | None:
@@ -99,8 +107,7 @@ def find_day(text: str, today: dt.date) -> DayMatch | None:
         return DayMatch(found, m.start(), m.end())
     m = _DAY_OF_NAMED_MONTH.search(text)
     if m:
-        back = 2 if m[1] == "上上" else 1 if m[1].startswith("上") else 0
-        first = _first_of_month(today, back)
+        first = _first_of_month(today, _back(m[1]))
         found = _date_or_none(first.year, first.month, small_int(m[2]))
         return DayMatch(found if found is not None and found <= today else None, m.start(), m.end())
     m = _DAY_WORDS.search(text)
@@ -129,9 +136,8 @@ def find_span(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
     m = _SPAN.search(text)
     if not m:
         return None
-    back = 2 if m[1] == "上上" else 1 if m[1].startswith("上") else 0
     if m[2] == "月":
-        first = _first_of_month(today, back)
+        first = _first_of_month(today, _back(m[1]))
         return first, (first + dt.timedelta(days=32)).replace(day=1)
-    monday = today - dt.timedelta(days=today.weekday(), weeks=back)
+    monday = today - dt.timedelta(days=today.weekday(), weeks=_back(m[1]))
     return monday, monday + dt.timedelta(weeks=1)
