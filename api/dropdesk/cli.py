@@ -200,17 +200,23 @@ def run(
     from dropdesk.config import ROOT
 
     settings = get_settings()
-    specs = devrun.processes(settings, model.resolve(), bot_venv.resolve())
-    log_dir = ROOT / "var" / "log"
+    endpoints = devrun.BOT_ENDPOINTS
+    if settings.actions_port != devrun.ACTIONS_PORT:
+        endpoints = devrun.write_endpoints(ROOT / "var" / "endpoints.yml", settings.actions_port)
+    specs = devrun.processes(
+        settings, model.resolve(), bot_venv.resolve(),
+        actions_port=settings.actions_port, endpoints=endpoints,
+    )  # fmt: skip
+    log_dir = settings.log_dir
     # `kill` or a closed terminal stops everything too, as Ctrl-C does (no orphaned servers).
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     running = devrun.start(specs, log_dir, devrun.child_env(settings))
     try:
-        typer.echo("starting Rasa, the action server and the service (logs in var/log/) ...")
+        typer.echo(f"starting Rasa, the action server and the service (logs in {log_dir}/) ...")
         failed = devrun.wait_healthy(specs, running, timeout=180)
         if failed:
-            _fail(f"{failed} did not start; see var/log/{failed}.log")
+            _fail(f"{failed} did not start; see {log_dir / failed}.log")
         try:
             typer.echo(f"  rasa is warmed up ({devrun.warm_up(settings.rasa_url):.1f} s)")
         except httpx.HTTPError as exc:  # a cold first turn is slow, not broken
@@ -218,7 +224,8 @@ def run(
         base = f"http://{settings.host}:{settings.port}"
         typer.echo(f"\nDropDesk is running.\n  portal    {base}/  (pick a demo merchant and chat)")
         typer.echo(f"  service   {base}  (API docs {base}/docs)")
-        typer.echo(f"  rasa      {settings.rasa_url}\n  actions   http://127.0.0.1:5055")
+        typer.echo(f"  rasa      {settings.rasa_url}")
+        typer.echo(f"  actions   http://127.0.0.1:{settings.actions_port}")
         typer.echo("\nDemo merchants (chat API: Authorization: Bearer <token>):")
         for merchant in demo.MERCHANTS:
             token = issue_merchant_token(merchant_no=merchant.merchant_no, settings=settings)
@@ -227,7 +234,7 @@ def run(
         while all(p.poll() is None for p in running):
             time.sleep(1)
         dead = [s.name for s, p in zip(specs, running, strict=True) if p.poll() is not None]
-        _fail(f"{', '.join(dead)} stopped; see var/log/")
+        _fail(f"{', '.join(dead)} stopped; see {log_dir}/")
     except KeyboardInterrupt:
         with contextlib.suppress(OSError):  # stdout may be a pipe that is gone already
             typer.echo("\nstopping ...")

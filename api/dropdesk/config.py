@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     port: int = 8000
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_seconds: float = 10.0
+    actions_port: int = 5055
     time_tolerance_minutes: int = 10
     duplicate_window_minutes: int = 10
     default_settlement_cycle: str = "T1"
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = 5 * 1024 * 1024
     upload_dir: Path = ROOT / "var" / "uploads"
+    log_dir: Path = ROOT / "var" / "log"
 
     @model_validator(mode="before")
     @classmethod

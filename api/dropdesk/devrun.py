@@ -18,6 +18,9 @@ import httpx
 
 from dropdesk.config import ROOT, Settings
 
+ACTIONS_PORT = 5055  # the action endpoint in bot/endpoints.yml
+BOT_ENDPOINTS = Path("bot/endpoints.yml")
+
 
 @dataclass(frozen=True)
 class Process:
@@ -30,8 +33,8 @@ def processes(
     settings: Settings,
     model: Path,
     bot_venv: Path,
-    actions_port: int = 5055,
-    endpoints: Path = Path("bot/endpoints.yml"),
+    actions_port: int = ACTIONS_PORT,
+    endpoints: Path = BOT_ENDPOINTS,
 ) -> list[Process]:
     """The three processes of a local DropDesk, with their health checks."""
     rasa = str(bot_venv / "bin" / "rasa")
@@ -58,6 +61,13 @@ def processes(
             f"http://{settings.host}:{settings.port}/healthz",
         ),
     ]  # fmt: skip
+
+
+def write_endpoints(path: Path, actions_port: int) -> Path:
+    """Write a Rasa endpoints file whose action endpoint is 127.0.0.1:actions_port."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    return path
 
 
 def _healthy(url: str) -> bool:
@@ -220,8 +230,7 @@ def local_stack(
     upgrade(settings.database_url)
     with session_scope(settings.database_url) as db_session:
         demo.seed(db_session=db_session, now=now_shanghai())
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port)
     env = (
         child_env(settings)
         | {
