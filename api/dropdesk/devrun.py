@@ -138,11 +138,9 @@ def warm_up(rasa_url: str, client: httpx.Client | None = None) -> float:
 
 
 def stop(running: list[subprocess.Popen[bytes]]) -> None:
-    """Stop every process group, politely first; a second Ctrl-C cannot cut this short."""
-    previous = (
-        signal.signal(signal.SIGINT, signal.SIG_IGN),
-        signal.signal(signal.SIGHUP, signal.SIG_IGN),
-    )
+    """Stop every process group, politely first; a second Ctrl-C or kill cannot cut this short."""
+    stopping = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
+    previous = [signal.signal(signum, signal.SIG_IGN) for signum in stopping]
     for proc in running:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -152,8 +150,8 @@ def stop(running: list[subprocess.Popen[bytes]]) -> None:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-    signal.signal(signal.SIGINT, previous[0])
-    signal.signal(signal.SIGHUP, previous[1])
+    for signum, handler in zip(stopping, previous, strict=True):
+        signal.signal(signum, handler)
 
 
 def child_env(settings: Settings) -> dict[str, str]:
