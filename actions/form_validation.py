@@ -12,7 +12,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import drop_details
-from actions.normalise import parse_amount, parse_reference, parse_time
+from actions.normalise import parse_amount, parse_reference, parse_time, says_no_reference
 
 FORM = "drop_form"
 _MONEY_WORDS = ("金额", "元", "块", "¥", "￥", "钱", "万")
@@ -95,7 +95,11 @@ class ValidateDropForm(FormValidationAction):
             return True
         text = latest_text(tracker)
         if slot == "order_ref":
-            return latest_intent(tracker) == "dont_know_ref" or parse_reference(text) is not None
+            return (
+                latest_intent(tracker) == "dont_know_ref"
+                or parse_reference(text) is not None
+                or says_no_reference(text)
+            )
         if slot == "txn_time":
             return parse_time(text, self.clock()) is not None
         if slot == "amount":
@@ -143,7 +147,9 @@ class ValidateDropForm(FormValidationAction):
             if asked and latest_intent(tracker) == "deny":
                 return {slot: drop_details.UNKNOWN_REF}
             found = parse_reference(text)
-            return {slot: found.value} if found else {}
+            if found:
+                return {slot: found.value}
+            return {slot: drop_details.UNKNOWN_REF} if says_no_reference(text) else {}
         if slot == "txn_time":
             value = drop_details.txn_time(None, text, self.clock())
         elif current is not None and takes_back_amount(text, current):

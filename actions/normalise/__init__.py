@@ -1,7 +1,7 @@
 """Normalise merchant free text into amounts, time windows and references."""
 
 from .amount import parse_amount
-from .reference import Reference, RefKind, parse_card_last4, parse_reference
+from .reference import Reference, RefKind, parse_card_last4, parse_reference, says_no_reference
 from .timewindow import TimeWindow, parse_time
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "parse_card_last4",
     "parse_reference",
     "parse_time",
+    "says_no_reference",
 ]

@@ -170,3 +170,21 @@ def parse_card_last4(text: str) -> str | None:
     norm = _normalise(text)
     m = _LAST4.search(norm) or _MASKED_CARD.search(norm)
     return m[1] if m else None
+
+
+# "No reference" said inside a longer message: 没有单号, 小票没打出来, 参考号不知道.
+_SLIP = r"(?:检索参考号|参考号|凭证号|流水号|订单号|单号|小票|签购单|凭条)"
+_NONE_BEFORE = r"(?:没有|没|无|不知道|不清楚|找不到|查不到|忘了|忘记了|丢了|记不得|记不清)"
+_NONE_AFTER = (
+    r"(?:也|都|又|根本|实在)?(?:没有(?!到|收|成|扣|退|结|显示|反应)|不知道|不清楚|找不到|丢了|忘了"
+    r"|记不得|记不清|没打出来|没打|没出来|打不出来|没拿到)"
+)
+_NO_REFERENCE = re.compile(
+    rf"{_NONE_BEFORE}(?:了)?(?:的)?(?:什么|任何)?{_SLIP}|{_SLIP}(?:号码)?(?:我)?{_NONE_AFTER}"
+)
+
+
+def says_no_reference(text: str) -> bool:
+    """Tell whether the merchant says they have no reference to quote (没有单号, 小票没打出来)."""
+    norm = _normalise(text)
+    return parse_reference(text) is None and _NO_REFERENCE.search(norm) is not None

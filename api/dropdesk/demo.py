@@ -67,8 +67,8 @@ TRY_SAYING: dict[str, tuple[TrySaying, ...]] = {
         TrySaying("duplicate_charge", "重复扣款",
                   "顾客说同一张卡一小时前被扣了两次199，参考号612300000199"),
         TrySaying("reversal_failed", "冲正失败", "昨晚450的那笔显示超时，参考号612300000450"),
-        TrySaying("ambiguous", "多笔相似(接着回答卡号后四位 6622 或 0128)",
-                  "凭证号000107那笔怎么回事"),
+        TrySaying("ambiguous", "多笔相似(接着回答卡号后四位 0128 或 5676)",
+                  "四个小时前刷了66元，没有单号，不知道顾客付没付"),
         TrySaying("not_found", "查无此笔", "刚才刷的100块，参考号612399999999的钱扣了没有"),
     ),
     NOODLES.merchant_no: (

@@ -106,6 +106,18 @@ def test_no_reference_is_kept_as_unknown() -> None:
     assert responses == []
 
 
+def test_no_reference_inside_a_report_is_kept_as_unknown() -> None:
+    slots, _ = validate(
+        active=False,
+        text="四个小时前刷了66元，没有单号，不知道顾客付没付",
+        intent="report_drop",
+        entities=[entity("amount", "66元")],
+        candidates={"amount": "66元"},
+    )
+    assert slots["order_ref"] == "unknown"
+    assert slots["amount"] == "66.00"
+
+
 def test_no_to_the_reference_question_means_unknown() -> None:
     slots, _ = validate(text="没有", intent="deny", slots={"requested_slot": "order_ref"})
     assert slots["order_ref"] == "unknown"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from actions.normalise import Reference, RefKind, parse_card_last4, parse_reference
+from actions.normalise import (
+    Reference,
+    RefKind,
+    parse_card_last4,
+    parse_reference,
+    says_no_reference,
+)
 
 REF, TRACE, ORDER, AUTH = RefKind.REF_NO, RefKind.TRACE_NO, RefKind.ORDER_NO, RefKind.AUTH_CODE
 
@@ -105,3 +111,38 @@ def test_kind_values() -> None:
 )
 def test_parse_card_last4(text: str, expected: str | None) -> None:
     assert parse_card_last4(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "四个小时前刷了66元，没有单号，不知道顾客付没付",
+        "没有参考号 三点刷的100",
+        "小票没打出来，顾客说扣钱了",
+        "单号不知道",
+        "参考号我不知道",
+        "忘了单号了",
+        "没有小票 也没有参考号",
+        "凭证号丢了",
+        "无单号",
+        "小票打不出来",
+    ],
+)
+def test_says_no_reference(text: str) -> None:
+    assert says_no_reference(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "参考号612300000001",
+        "刚才刷了66块",
+        "钱没到账 参考号是612300000001",
+        "没有单号，哦找到了，参考号612300000001",  # the reference wins
+        "参考号没到账",
+        "参考号没有显示",
+        "小票打出来了",
+    ],
+)
+def test_does_not_say_no_reference(text: str) -> None:
+    assert not says_no_reference(text)

@@ -22,7 +22,7 @@ def test_everything_in_one_message(store_chat: Chat) -> None:
 
 @pytest.mark.parametrize(
     "row",
-    [row for row in demo.try_saying(demo.STORE.merchant_no) if row.code != "ambiguous"],
+    demo.try_saying(demo.STORE.merchant_no),
     ids=lambda row: row.code,
 )
 def test_every_demo_sentence_is_diagnosed_at_once(store_chat: Chat, row: demo.TrySaying) -> None:
@@ -65,9 +65,6 @@ def test_ambiguous_asks_for_card_tail(store_chat: Chat) -> None:
     store_chat.say("四个小时前刷了66元，不知道顾客付没付")
     store_chat.say("没有单号")
     state = store_chat.state()
-    if state["diagnosis"] is None:  # the bot may still be asking for the amount or time
-        store_chat.say("66块")
-        state = store_chat.state()
     assert state["diagnosis"]["code"] == "ambiguous", store_chat.transcript()
     assert "后四位" in store_chat.transcript()
     store_chat.say("尾号0128")
