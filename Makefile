@@ -98,8 +98,8 @@ setup-browser:
 test: setup setup-browser train lint test-bot test-stories test-service
 
 eval: setup train
-	$(RASA) test nlu --config bot/config.yml --domain bot/domain.yml --nlu data \
-	  --cross-validation --folds 5 --out var/eval/crossval
+	$(BOT_VENV)/bin/python bench/crossval.py --config bot/config.yml --domain bot/domain.yml \
+	  --nlu data --folds 5 --out var/eval/crossval
 	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout/set_a.yml --out var/eval/heldout_a
 	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout/set_b.yml --out var/eval/heldout_b
 	$(VENV)/bin/python bench/nlu_report.py var/eval/crossval var/eval/heldout_a var/eval/heldout_b
