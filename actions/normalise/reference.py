@@ -186,5 +186,5 @@ _NO_REFERENCE = re.compile(
 
 def says_no_reference(text: str) -> bool:
     """Tell whether the merchant says they have no reference to quote (没有单号, 小票没打出来)."""
-    norm = _normalise(text)
-    return parse_reference(text) is None and _NO_REFERENCE.search(norm) is not None
+    # The cheap pattern first: callers have usually just found no reference already.
+    return _NO_REFERENCE.search(_normalise(text)) is not None and parse_reference(text) is None
