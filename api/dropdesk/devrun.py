@@ -122,7 +122,7 @@ WARM_UP_TEXTS = ("你好", "刚才刷卡显示失败，顾客说扣钱了", "不
 def warm_up(rasa_url: str, client: httpx.Client | None = None) -> float:
     """Send Rasa a few throwaway turns so the first merchant does not pay for graph tracing.
 
-    TensorFlow builds DIET's and TED's graphs on their first prediction (300-400 ms on 2 cores).
+    TensorFlow builds DIET's graph on its first prediction (a few hundred ms on 2 cores).
     Parses warm the NLU; one REST conversation under a throwaway sender warms the policies.
     Returns the seconds it took.
     """
