@@ -72,6 +72,9 @@ def main() -> None:
     if args.train:
         print(f"training: {train_seconds():.0f} s on {os.cpu_count()} cores (target <= 300 s)")
     timings: dict[str, list[float]] = {"api": [], "rasa": []}
+    # The same turns by kind of script: an overall p50 over three kinds of turn can jump between
+    # runs when it sits on the boundary between two of them.
+    by_script: dict[tuple[str, int], list[float]] = {}
     with (
         tempfile.TemporaryDirectory() as tmp,
         local_stack(Path(tmp), args.model.resolve(), ROOT / ".venv-bot") as stack,
@@ -97,7 +100,9 @@ def main() -> None:
                         rasa.post("/webhooks/rest/webhook",
                                   json={"sender": sessions[path], "message": text})  # fmt: skip
                     if i >= WARMUP:
-                        timings[path].append((time.perf_counter() - started) * 1000)
+                        elapsed = (time.perf_counter() - started) * 1000
+                        timings[path].append(elapsed)
+                        by_script.setdefault((path, i % len(SCRIPTS)), []).append(elapsed)
         memory = {name: rss_mb(pid) for name, pid in stack.pids.items()}
     api_ms, rasa_ms = timings["api"], timings["rasa"]
     a50, a95 = percentiles(api_ms)
@@ -107,6 +112,10 @@ def main() -> None:
     print(f"  chat API    p50 {a50:6.1f} ms  p95 {a95:6.1f} ms  (targets 80 / 200 ms)")
     print(f"  Rasa REST   p50 {r50:6.1f} ms  p95 {r95:6.1f} ms")
     print(f"  ratio       p50 {a50 / r50:6.2f}x  p95 {a95 / r95:6.2f}x")
+    for n, script in enumerate(SCRIPTS):
+        api50, rasa50 = (statistics.median(by_script[path, n]) for path in ("api", "rasa"))
+        print(f"  p50 by script {n + 1} ({script[0][:8]}…): chat API {api50:6.1f} ms, "
+              f"Rasa REST {rasa50:6.1f} ms, service share {api50 - rasa50:5.1f} ms")  # fmt: skip
     print("resident memory: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in memory.items()))
 
 
