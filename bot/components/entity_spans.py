@@ -32,16 +32,11 @@ from rasa.shared.nlu.training_data.message import Message
 def join_touching(entities: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     """Entities with every touching pair of the same type and extractor made one."""
     joined: list[dict[str, Any]] = []
+    # The latest span kept for each (type, extractor): the only one a new span can touch.
+    latest: dict[tuple[Any, Any], dict[str, Any]] = {}
     for entity in sorted(entities, key=lambda e: int(e.get(ENTITY_ATTRIBUTE_START, 0))):
-        previous = next(
-            (
-                e
-                for e in reversed(joined)
-                if e.get(ENTITY_ATTRIBUTE_TYPE) == entity.get(ENTITY_ATTRIBUTE_TYPE)
-                and e.get(EXTRACTOR) == entity.get(EXTRACTOR)
-            ),
-            None,
-        )
+        key = (entity.get(ENTITY_ATTRIBUTE_TYPE), entity.get(EXTRACTOR))
+        previous = latest.get(key)
         if (
             previous is not None
             and previous[ENTITY_ATTRIBUTE_END] == entity[ENTITY_ATTRIBUTE_START]
@@ -56,7 +51,8 @@ def join_touching(entities: list[dict[str, Any]], text: str) -> list[dict[str, A
                     float(entity.get(ENTITY_ATTRIBUTE_CONFIDENCE) or 0.0),
                 )
             continue
-        joined.append(dict(entity))
+        latest[key] = dict(entity)
+        joined.append(latest[key])
     return joined
 
 
