@@ -71,10 +71,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.train:
         print(f"training: {train_seconds():.0f} s on {os.cpu_count()} cores (target <= 300 s)")
-    timings: dict[str, list[float]] = {"api": [], "rasa": []}
-    # The same turns by kind of script: an overall p50 over three kinds of turn can jump between
-    # runs when it sits on the boundary between two of them.
-    by_script: dict[tuple[str, int], list[float]] = {}
+    paths = ("api", "rasa")
+    # Kept by script as well: an overall p50 over three kinds of turn can jump between runs when
+    # it sits on the boundary between two of them.
+    by_script: dict[tuple[str, int], list[float]] = {
+        (path, n): [] for path in paths for n in range(len(SCRIPTS))
+    }
     with (
         tempfile.TemporaryDirectory() as tmp,
         local_stack(Path(tmp), args.model.resolve(), ROOT / ".venv-bot") as stack,
@@ -87,7 +89,7 @@ def main() -> None:
             script = SCRIPTS[i % len(SCRIPTS)]
             # Both paths get a real session, so the actions do the same work for each.
             sessions = {path: api.post("/api/v1/sessions").json()["session_id"]
-                        for path in timings}  # fmt: skip
+                        for path in paths}  # fmt: skip
             # Alternate which path goes first, so neither always meets the colder cache.
             order = ["api", "rasa"] if i % 2 == 0 else ["rasa", "api"]
             for text in script:
@@ -101,10 +103,10 @@ def main() -> None:
                                   json={"sender": sessions[path], "message": text})  # fmt: skip
                     if i >= WARMUP:
                         elapsed = (time.perf_counter() - started) * 1000
-                        timings[path].append(elapsed)
-                        by_script.setdefault((path, i % len(SCRIPTS)), []).append(elapsed)
+                        by_script[path, i % len(SCRIPTS)].append(elapsed)
         memory = {name: rss_mb(pid) for name, pid in stack.pids.items()}
-    api_ms, rasa_ms = timings["api"], timings["rasa"]
+    api_ms, rasa_ms = ([t for (p, _), ts in by_script.items() if p == path for t in ts]
+                       for path in paths)  # fmt: skip
     a50, a95 = percentiles(api_ms)
     r50, r95 = percentiles(rasa_ms)
     print(f"turns: {len(api_ms)} through the chat API, {len(rasa_ms)} straight to Rasa REST"
@@ -113,7 +115,7 @@ def main() -> None:
     print(f"  Rasa REST   p50 {r50:6.1f} ms  p95 {r95:6.1f} ms")
     print(f"  ratio       p50 {a50 / r50:6.2f}x  p95 {a95 / r95:6.2f}x")
     for n, script in enumerate(SCRIPTS):
-        api50, rasa50 = (statistics.median(by_script[path, n]) for path in ("api", "rasa"))
+        api50, rasa50 = (statistics.median(by_script[path, n]) for path in paths)
         print(f"  p50 by script {n + 1} ({script[0][:8]}…): chat API {api50:6.1f} ms, "
               f"Rasa REST {rasa50:6.1f} ms, service share {api50 - rasa50:5.1f} ms")  # fmt: skip
     print("resident memory: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in memory.items()))
