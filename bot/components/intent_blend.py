@@ -9,6 +9,8 @@ which the FallbackClassifier after it then judges.
 
 Parts of speech come from Jieba's dictionary (with our domain words): they let the model
 generalise from 嗯嗯/哈哈 to 呵呵 (interjections) or from 你几岁 to 你住哪 (pronoun + question).
+Word classes come from the training data's lookup tables (data/nlu/lexicon.yml): an appliance no
+example names (豆浆机坏了) is still a home appliance, not a broken terminal.
 The trained model is stored as JSON and NumPy arrays, not pickles.
 """
 
@@ -58,6 +60,8 @@ CHANNELS: dict[str, tuple[Any, dict[str, Any]]] = {
         parts_of_speech,
         {"tokenizer": str.split, "token_pattern": None, "ngram_range": (1, 2), "lowercase": False},
     ),
+    # Read with the trained lexicon (see `read`), not by a function of the message alone.
+    "lexicon": (None, {"tokenizer": str.split, "token_pattern": None, "lowercase": False}),
 }
 
 
@@ -73,6 +77,9 @@ class Channel:
     _counter: CountVectorizer | None = field(default=None, init=False, repr=False)
 
     def fit(self, docs: list[str]) -> sparse.csr_matrix:
+        if not any(doc.strip() for doc in docs):  # e.g. no lookup tables: nothing to learn here
+            self.restore({}, np.zeros(0))
+            return sparse.csr_matrix((len(docs), 0))
         self._counter = CountVectorizer(**CHANNELS[self.name][1])
         counts = self._counter.fit_transform(docs)
         self.vocabulary = {term: int(i) for term, i in self._counter.vocabulary_.items()}
@@ -83,11 +90,13 @@ class Channel:
     def restore(self, vocabulary: dict[str, int], idf: np.ndarray) -> None:
         """Take back a trained vocabulary and its idf weights (from the stored model)."""
         self.vocabulary, self.idf = vocabulary, idf
-        self._counter = CountVectorizer(vocabulary=vocabulary, **CHANNELS[self.name][1])
+        self._counter = (
+            CountVectorizer(vocabulary=vocabulary, **CHANNELS[self.name][1]) if vocabulary else None
+        )
 
     def transform(self, docs: list[str]) -> sparse.csr_matrix:
-        if self._counter is None:
-            raise RuntimeError(f"channel {self.name} is not trained")
+        if self._counter is None:  # untrained, or trained on nothing: no columns
+            return sparse.csr_matrix((len(docs), 0))
         return self._weigh(self._counter.transform(docs))
 
     def _weigh(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -96,7 +105,17 @@ class Channel:
         return normalize(weights.multiply(self.idf).tocsr())
 
 
-def read(channel: str, messages: list[Message]) -> list[str]:
+def lexicon_classes(message: Message, lexicon: dict[str, list[str]]) -> str:
+    """The word classes (lookup tables) a message mentions: 洗衣机坏了 -> "lex:home_appliance"."""
+    content = text(message)
+    return " ".join(
+        f"lex:{name}" for name, words in lexicon.items() if any(w in content for w in words)
+    )
+
+
+def read(channel: str, messages: list[Message], lexicon: dict[str, list[str]]) -> list[str]:
+    if channel == "lexicon":
+        return [lexicon_classes(message, lexicon) for message in messages]
     return [CHANNELS[channel][0](message) for message in messages]
 
 
@@ -125,6 +144,8 @@ class LinearIntentBlend(IntentClassifier, GraphComponent):
         self._resource = resource
         self.channels = [Channel(name) for name in CHANNELS]
         self.intents: list[str] = []
+        # Word classes from the training data's lookup tables, lower-cased.
+        self.lexicon: dict[str, list[str]] = {}
         self.coef = np.zeros((0, 0))
         self.intercept = np.zeros(0)
 
@@ -146,8 +167,13 @@ class LinearIntentBlend(IntentClassifier, GraphComponent):
         examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT)]
         if len({m.get(INTENT) for m in examples}) < 2:
             return self._resource
+        self.lexicon = {
+            table["name"]: [str(word).lower() for word in table["elements"]]
+            for table in training_data.lookup_tables
+            if isinstance(table.get("elements"), list)
+        }
         features = sparse.hstack(
-            [channel.fit(read(channel.name, examples)) for channel in self.channels]
+            [channel.fit(read(channel.name, examples, self.lexicon)) for channel in self.channels]
         ).tocsr()
         svm = LinearSVC(C=self.config["C"], random_state=42)
         svm.fit(features, [m.get(INTENT) for m in examples])
@@ -161,7 +187,12 @@ class LinearIntentBlend(IntentClassifier, GraphComponent):
             vocabularies = {c.name: c.vocabulary for c in self.channels}
             (directory / "linear_intents.json").write_text(
                 json.dumps(
-                    {"intents": self.intents, "vocabularies": vocabularies}, ensure_ascii=False
+                    {
+                        "intents": self.intents,
+                        "vocabularies": vocabularies,
+                        "lexicon": self.lexicon,
+                    },
+                    ensure_ascii=False,
                 ),
                 encoding="utf-8",
             )
@@ -192,6 +223,7 @@ class LinearIntentBlend(IntentClassifier, GraphComponent):
                             meta["vocabularies"][channel.name], arrays[f"idf_{channel.name}"]
                         )
                 component.intents = meta["intents"]
+                component.lexicon = meta.get("lexicon", {})
         except ValueError:  # nothing was trained (fewer than two intents)
             pass
         return component
@@ -201,7 +233,10 @@ class LinearIntentBlend(IntentClassifier, GraphComponent):
     def probabilities(self, messages: list[Message]) -> np.ndarray:
         """One row per message: a softmax over the SVM margins, in ``self.intents`` order."""
         features = sparse.hstack(
-            [channel.transform(read(channel.name, messages)) for channel in self.channels]
+            [
+                channel.transform(read(channel.name, messages, self.lexicon))
+                for channel in self.channels
+            ]
         ).tocsr()
         margins = (features @ self.coef.T + self.intercept) / self.config["temperature"]
         margins -= margins.max(axis=1, keepdims=True)
