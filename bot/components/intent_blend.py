@@ -223,7 +223,7 @@ class LinearIntentBlend(IntentClassifier, GraphComponent):
                             meta["vocabularies"][channel.name], arrays[f"idf_{channel.name}"]
                         )
                 component.intents = meta["intents"]
-                component.lexicon = meta.get("lexicon", {})
+                component.lexicon = meta["lexicon"]
         except ValueError:  # nothing was trained (fewer than two intents)
             pass
         return component

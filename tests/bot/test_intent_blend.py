@@ -10,6 +10,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.intent_blend import LinearIntentBlend, lexicon_classes
 from bot.components.tokenizer import DropDeskTokenizer
@@ -18,14 +19,18 @@ from .conftest import ROOT
 
 
 @pytest.fixture(scope="module")
+def nlu_data() -> TrainingData:
+    return load_data(str(ROOT / "data" / "nlu"))
+
+
+@pytest.fixture(scope="module")
 def trained(
-    tokenizer: DropDeskTokenizer, tmp_path_factory: pytest.TempPathFactory
+    tokenizer: DropDeskTokenizer, tmp_path_factory: pytest.TempPathFactory, nlu_data: TrainingData
 ) -> tuple[LocalModelStorage, Resource]:
-    data = load_data(str(ROOT / "data" / "nlu"))
-    tokenizer.process_training_data(data)
+    tokenizer.process_training_data(nlu_data)
     storage = LocalModelStorage(tmp_path_factory.mktemp("blend"))
     resource = Resource("blend")
-    LinearIntentBlend.create({}, storage, resource, None).train(data)  # type: ignore[arg-type]
+    LinearIntentBlend.create({}, storage, resource, None).train(nlu_data)  # type: ignore[arg-type]
     return storage, resource
 
 
@@ -112,24 +117,25 @@ def test_the_lexicon_names_the_word_classes_a_message_mentions() -> None:
 
 
 def test_the_stored_model_keeps_the_lexicon_of_the_lookup_tables(
-    trained: tuple[LocalModelStorage, Resource],
+    trained: tuple[LocalModelStorage, Resource], nlu_data: TrainingData
 ) -> None:
     storage, resource = trained
     model = LinearIntentBlend.load({}, storage, resource, None)  # type: ignore[arg-type]
-    tables = {t["name"]: t["elements"] for t in load_data(str(ROOT / "data" / "nlu")).lookup_tables}
+    tables = {t["name"]: t["elements"] for t in nlu_data.lookup_tables}
     assert model.lexicon == tables
     assert "豆浆机" in model.lexicon["home_appliance"]
 
 
 @pytest.mark.parametrize("text", ["豆浆机不出浆了怎么办", "破壁机转不动了"])
 def test_an_appliance_no_example_names_leans_to_out_of_scope_through_its_word_class(
-    trained: tuple[LocalModelStorage, Resource], tokenizer: DropDeskTokenizer, text: str
+    trained: tuple[LocalModelStorage, Resource],
+    tokenizer: DropDeskTokenizer,
+    nlu_data: TrainingData,
+    text: str,
 ) -> None:
     # Neither word is in any training example: only the home_appliance class tells them apart
     # from a broken terminal (ask_hardware).
-    examples = " ".join(
-        m.get("text") for m in load_data(str(ROOT / "data" / "nlu")).intent_examples
-    )
+    examples = " ".join(m.get("text") for m in nlu_data.intent_examples)
     assert "豆浆机" not in examples and "破壁机" not in examples
     storage, resource = trained
     model = LinearIntentBlend.load({}, storage, resource, None)  # type: ignore[arg-type]
