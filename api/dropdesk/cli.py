@@ -27,6 +27,10 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import data into the store.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+agent_app = typer.Typer(help="Agents who take escalated sessions over.", no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
+contract_app = typer.Typer(help="The contract the bot runtime relies on.", no_args_is_help=True)
+app.add_typer(contract_app, name="contract")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -172,6 +176,59 @@ def merchant_token(
     typer.echo(issue_merchant_token(merchant_no=merchant_no, settings=settings, ttl=ttl))
 
 
+@agent_app.command("create")
+def agent_create(
+    name: str,
+    role: Annotated[str, typer.Option(help="agent or supervisor")] = "agent",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create an agent; the password comes from a prompt or standard input."""
+    from dropdesk.agent import service as agent_service
+    from dropdesk.agent.models import AgentCreate
+    from dropdesk.errors import ConflictError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        spec = AgentCreate.model_validate({"name": name, "role": role, "password": password})
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)
+        return
+    with session_scope(get_settings().database_url) as db_session:
+        try:
+            agent = agent_service.create(db_session=db_session, spec=spec, now=now_shanghai())
+        except ConflictError as exc:
+            _fail(str(exc))
+            return
+        typer.echo(f"agent {agent.name} created ({agent.role})")
+
+
+@agent_app.command("token")
+def agent_token(name: str) -> None:
+    """Print a new API token for an agent (the previous one stops working)."""
+    from dropdesk.agent import service as agent_service
+
+    with session_scope(get_settings().database_url) as db_session:
+        agent = agent_service.get_by_name(db_session=db_session, name=name)
+        if agent is None or not agent.active:
+            _fail(f"no agent {name}")
+            return
+        typer.echo(agent_service.issue_api_token(db_session=db_session, agent=agent))
+
+
+@contract_app.command("export")
+def contract_export() -> None:
+    """Write actions/contract/ (internal API schema and vocabulary) from the service's models."""
+    from dropdesk import contract
+
+    for path in contract.export():
+        typer.echo(f"wrote {path}")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
@@ -218,7 +275,9 @@ def run(
         if failed:
             _fail(f"{failed} did not start; see {log_dir / failed}.log")
         try:
-            typer.echo(f"  rasa is warmed up ({devrun.warm_up(settings.rasa_url):.1f} s)")
+            typer.echo(
+                f"  rasa is warmed up ({devrun.warm_up(settings.rasa_url, settings.rasa_token):.1f} s)"
+            )
         except httpx.HTTPError as exc:  # a cold first turn is slow, not broken
             typer.echo(f"  rasa warm-up failed ({exc}); the first replies may be slow")
         base = f"http://{settings.host}:{settings.port}"
@@ -226,6 +285,11 @@ def run(
         typer.echo(f"  service   {base}  (API docs {base}/docs)")
         typer.echo(f"  rasa      {settings.rasa_url}")
         typer.echo(f"  actions   http://127.0.0.1:{settings.actions_port}")
+        if settings.env != "production":
+            with session_scope(settings.database_url) as db_session:
+                name, password = demo.reset_demo_agent(db_session=db_session, now=now_shanghai())
+            typer.echo(f"\nAgent console {base}/console/login\n  user {name}  password {password}")
+            typer.echo("  (a supervisor; the password is new on every start)")
         typer.echo("\nDemo merchants (chat API: Authorization: Bearer <token>):")
         for merchant in demo.MERCHANTS:
             token = issue_merchant_token(merchant_no=merchant.merchant_no, settings=settings)

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-in-production"
 DEV_INTERNAL_TOKEN = "dev-only-internal-token"
+DEV_RASA_TOKEN = "dev-only-rasa-token"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,6 +56,16 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 5 * 1024 * 1024
     upload_dir: Path = ROOT / "var" / "uploads"
     log_dir: Path = ROOT / "var" / "log"
+    # Rasa's HTTP API token (rasa run --auth-token): the service resets trackers on hand-back.
+    rasa_token: str = DEV_RASA_TOKEN
+    # Tickets and the human queue.
+    first_response_minutes: int = 30
+    agent_silence_minutes: int = 30
+    minutes_per_queued_session: int = 5
+    working_hours: str = "09:00-21:00"
+    working_days: str = "1234567"  # ISO weekdays, 1 = Monday
+    sweep_interval_seconds: float = 30.0
+    console_session_hours: int = 12
 
     @model_validator(mode="before")
     @classmethod
@@ -73,10 +84,24 @@ class Settings(BaseSettings):
             for name, value, dev in (
                 ("DROPDESK_SECRET_KEY", self.secret_key, DEV_SECRET),
                 ("DROPDESK_INTERNAL_TOKEN", self.internal_token, DEV_INTERNAL_TOKEN),
+                ("DROPDESK_RASA_TOKEN", self.rasa_token, DEV_RASA_TOKEN),
             ):
                 if value == dev or len(value) < 32:
                     raise ValueError(f"{name} must be set to a strong secret in production")
+        self.opening_hours()
+        if not self.working_days or set(self.working_days) - set("1234567"):
+            raise ValueError("DROPDESK_WORKING_DAYS lists ISO weekdays 1-7, e.g. 12345")
         return self
+
+    def opening_hours(self) -> tuple[dt.time, dt.time]:
+        """The agents' working hours, from DROPDESK_WORKING_HOURS ("09:00-21:00")."""
+        try:
+            start, end = (dt.time.fromisoformat(p.strip()) for p in self.working_hours.split("-"))
+        except ValueError as exc:
+            raise ValueError("DROPDESK_WORKING_HOURS must look like 09:00-21:00") from exc
+        if start >= end:
+            raise ValueError("DROPDESK_WORKING_HOURS must start before it ends")
+        return start, end
 
 
 @lru_cache

@@ -182,3 +182,26 @@ def seed(*, db_session: Session, now: dt.datetime) -> int:
     db_session.flush()
     transaction_service.upsert_rows(db_session=db_session, rows=rows)
     return len(rows)
+
+
+DEMO_AGENT = "demo"
+
+
+def reset_demo_agent(*, db_session: Session, now: dt.datetime) -> tuple[str, str]:
+    """Create the demo supervisor, or give it a new password; return (name, password)."""
+    import secrets
+
+    from dropdesk.agent import service as agent_service
+    from dropdesk.agent.models import AgentCreate, AgentRole
+
+    password = secrets.token_urlsafe(9)
+    agent = agent_service.get_by_name(db_session=db_session, name=DEMO_AGENT)
+    if agent is None:
+        spec = AgentCreate(name=DEMO_AGENT, role=AgentRole.SUPERVISOR, password=password)
+        agent_service.create(db_session=db_session, spec=spec, now=now)
+    else:
+        agent_service.set_password(db_session=db_session, agent=agent, password=password)
+        agent.active = True
+        agent.failed_logins = 0
+        agent.locked_until = None
+    return DEMO_AGENT, password

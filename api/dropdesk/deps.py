@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from dropdesk.agent import service as agent_service
+from dropdesk.agent.models import Agent
 from dropdesk.auth.service import InvalidTokenError, is_internal_token, read_merchant_token
 from dropdesk.config import Settings
 from dropdesk.database.core import session_scope
@@ -51,3 +53,16 @@ def current_merchant_no(credentials: Credentials, settings: SettingsDep) -> str:
 
 InternalCaller = Annotated[None, Depends(internal_caller)]
 CurrentMerchantNo = Annotated[str, Depends(current_merchant_no)]
+
+
+def current_agent_by_token(credentials: Credentials, db_session: SessionDep) -> Agent:
+    """The agent an API token (dropdesk agent token NAME) belongs to; merchant tokens fail."""
+    if credentials is None:
+        raise NotAuthenticatedError("agent token missing")
+    agent = agent_service.by_api_token(db_session=db_session, token=credentials.credentials)
+    if agent is None:
+        raise NotAuthenticatedError("agent token invalid")
+    return agent
+
+
+ApiAgent = Annotated[Agent, Depends(current_agent_by_token)]

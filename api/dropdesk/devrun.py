@@ -49,7 +49,8 @@ def processes(
         Process(
             "rasa",
             # `rasa` with our runtime fixes installed (bot/server.py).
-            [python, "-m", "bot.server", "run", "--enable-api", "--model", str(model),
+            [python, "-m", "bot.server", "run", "--enable-api", "--auth-token", settings.rasa_token,
+             "--model", str(model),
              "--port", rasa_port, "--interface", "127.0.0.1", "--endpoints", str(endpoints),
              "--credentials", "bot/credentials.yml"],
             f"{settings.rasa_url}/status",
@@ -119,7 +120,7 @@ def wait_healthy(specs: list[Process], running: list[subprocess.Popen[bytes]],
 WARM_UP_TEXTS = ("你好", "刚才刷卡显示失败，顾客说扣钱了", "不对，金额是380")
 
 
-def warm_up(rasa_url: str, client: httpx.Client | None = None) -> float:
+def warm_up(rasa_url: str, token: str, client: httpx.Client | None = None) -> float:
     """Send Rasa a few throwaway turns so the first merchant does not pay for graph tracing.
 
     TensorFlow builds DIET's graph on its first prediction (a few hundred ms on 2 cores).
@@ -129,7 +130,9 @@ def warm_up(rasa_url: str, client: httpx.Client | None = None) -> float:
     began = time.monotonic()
     with client or httpx.Client(timeout=30) as http:
         for text in WARM_UP_TEXTS:
-            http.post(f"{rasa_url}/model/parse", json={"text": text}).raise_for_status()
+            http.post(
+                f"{rasa_url}/model/parse", params={"token": token}, json={"text": text}
+            ).raise_for_status()
         sender = f"dropdesk-warm-up-{secrets.token_hex(4)}"
         http.post(
             f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": "你好"}
@@ -221,6 +224,7 @@ def local_stack(
         database_url=f"sqlite:///{workdir / 'dropdesk.db'}",
         secret_key=secrets.token_urlsafe(32),
         internal_token=secrets.token_urlsafe(32),
+        rasa_token=secrets.token_urlsafe(32),
         port=port,
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         rasa_timeout_seconds=30,
@@ -235,6 +239,7 @@ def local_stack(
             "DROPDESK_ENV": "test",
             "DROPDESK_DATABASE_URL": settings.database_url,
             "DROPDESK_SECRET_KEY": settings.secret_key,
+            "DROPDESK_RASA_TOKEN": settings.rasa_token,
             "DROPDESK_PORT": str(port),
             "DROPDESK_RASA_URL": settings.rasa_url,
             "DROPDESK_RASA_TIMEOUT_SECONDS": "30",
@@ -249,7 +254,7 @@ def local_stack(
         if failed:
             log = (log_dir / f"{failed}.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{failed} did not start:\n{log}")
-        warm_up(settings.rasa_url)
+        warm_up(settings.rasa_url, settings.rasa_token)
         yield Stack(
             settings=settings,
             base_url=f"http://127.0.0.1:{port}",

@@ -19,6 +19,14 @@ class InvalidInputError(ValueError):
     """The request is well-formed but its content is not acceptable (message shown as is)."""
 
 
+class ConflictError(Exception):
+    """The thing changed under the caller (someone else claimed it, it is no longer open)."""
+
+
+class ForbiddenError(Exception):
+    """The caller is known but may not do this."""
+
+
 class RequestTooLargeError(Exception):
     """The request body is over the configured limit."""
 
@@ -30,6 +38,11 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the mapping from domain errors to HTTP responses."""
     from dropdesk.diagnosis.service import UnknownMerchantError
+    from dropdesk.dialogue.client import BotUnavailableError
+
+    @app.exception_handler(BotUnavailableError)
+    async def _bot_unavailable(_: Request, exc: BotUnavailableError) -> JSONResponse:
+        return _error(503, "bot_unavailable", "机器人暂时不可用，请稍后再试。")
 
     @app.exception_handler(NotAuthenticatedError)
     async def _unauthenticated(_: Request, exc: NotAuthenticatedError) -> JSONResponse:
@@ -48,6 +61,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InvalidInputError)
     async def _invalid_input(_: Request, exc: InvalidInputError) -> JSONResponse:
         return _error(422, "invalid_input", str(exc))
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
+        return _error(409, "conflict", str(exc))
+
+    @app.exception_handler(ForbiddenError)
+    async def _forbidden(_: Request, exc: ForbiddenError) -> JSONResponse:
+        return _error(403, "forbidden", str(exc))
 
     @app.exception_handler(RequestTooLargeError)
     async def _too_large(_: Request, exc: RequestTooLargeError) -> JSONResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,11 +14,14 @@ from dropdesk.attachment.limits import RequestBodyLimits
 from dropdesk.attachment.views import router as attachment_router
 from dropdesk.card import install_log_masking
 from dropdesk.config import Settings, get_settings
+from dropdesk.conversation.delivery import Outbox
 from dropdesk.conversation.flows import Turns
 from dropdesk.conversation.internal_views import router as session_internal_router
 from dropdesk.conversation.views import router as chat_router
 from dropdesk.diagnosis.views import router as diagnosis_router
 from dropdesk.dialogue.client import BotClient, RasaClient
+from dropdesk.handoff.flows import Handoffs
+from dropdesk.handoff.views import router as agent_api_router
 from dropdesk.health import router as health_router
 from dropdesk.pubsub.broadcast import Broadcast
 from dropdesk.widget.live import router as live_router
@@ -30,21 +35,32 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     settings = settings or get_settings()
     install_log_masking()
     broadcast = Broadcast(settings.pubsub_url)
-    bot_client = bot or RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    bot_client = bot or RasaClient(
+        settings.rasa_url, settings.rasa_timeout_seconds, token=settings.rasa_token
+    )
+    outbox = Outbox(broadcast)
+    turns = Turns(settings=settings, bot=bot_client, outbox=outbox)
+    handoffs = Handoffs(settings=settings, turns=turns, outbox=outbox)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await broadcast.connect()
+        sweeper = asyncio.create_task(handoffs.run_sweeper())
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await bot_client.close()
             await broadcast.disconnect()
 
     app = FastAPI(title="DropDesk", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.broadcast = broadcast
-    app.state.turns = Turns(database_url=settings.database_url, bot=bot_client, broadcast=broadcast)
+    app.state.outbox = outbox
+    app.state.turns = turns
+    app.state.handoffs = handoffs
     app.add_middleware(
         RequestBodyLimits,
         max_bytes=settings.max_request_bytes,
@@ -53,7 +69,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     install_cors(app, settings)  # outermost, so refusals (413, 401) still carry CORS headers
     errors.install(app)
     routers = [health_router, diagnosis_router, session_internal_router, chat_router,
-               attachment_router, live_router, widget_router]  # fmt: skip
+               attachment_router, live_router, widget_router, agent_api_router]  # fmt: skip
     if settings.env != "production":
         routers.append(portal_router)
     for router in routers:

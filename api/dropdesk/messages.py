@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-RESPONSE_CODES: dict[str, str] = {
-    "00": "交易成功",
-    "05": "发卡行不予承兑",
-    "12": "无效交易",
-    "14": "无效卡号",
-    "25": "找不到原始交易",
-    "51": "卡内余额不足",
-    "54": "卡片已过期",
-    "55": "密码错误",
-    "61": "超出单笔或单日限额",
-    "68": "发卡行应答超时",
-    "91": "发卡行系统暂不可用",
-    "94": "重复交易",
-    "96": "系统故障",
-    "98": "发卡行无应答(超时)",
-    "A0": "MAC校验错, 终端需重新签到",
+from typing import NamedTuple
+
+
+class ResponseCodeText(NamedTuple):
+    meaning: str
+    advice: str
+
+
+# ISO 8583 field 39, in merchant words; the bot gets this table through actions/contract/.
+RESPONSE_CODES: dict[str, ResponseCodeText] = {
+    "00": ResponseCodeText("交易成功", "这笔是成功的，不要让顾客重复付款。"),
+    "05": ResponseCodeText("发卡行拒绝（不予承兑）", "请顾客换张卡，或联系自己的发卡银行。"),
+    "12": ResponseCodeText("无效交易", "这张卡不支持这种交易，换卡或改用扫码支付。"),
+    "14": ResponseCodeText("无效卡号", "卡号有问题，请顾客换张卡。"),
+    "25": ResponseCodeText("找不到原始交易", "撤销或退货时找不到原交易，请核对凭证号和交易日期。"),
+    "51": ResponseCodeText("余额不足", "顾客卡里钱不够，请换卡或换种方式付款。"),
+    "54": ResponseCodeText("卡片已过期", "请顾客换张有效期内的卡。"),
+    "55": ResponseCodeText("密码错误", "请顾客重新输入密码，连续输错卡会被锁。"),
+    "61": ResponseCodeText("超出金额限制", "超过了单笔或单日限额，换卡或分开付款。"),
+    "68": ResponseCodeText(
+        "银行响应超时", "结果不确定，先别让顾客重付，把时间和金额发给我查一下。"
+    ),
+    "91": ResponseCodeText("发卡行暂时联系不上", "银行系统暂时不可用，过几分钟再试或换卡。"),
+    "94": ResponseCodeText("重复交易", "这笔可能已经提交过，先查一下是否成功，别重复收款。"),
+    "96": ResponseCodeText("系统故障", "收单系统出错，稍后再试；一直出现请转人工。"),
+    "98": ResponseCodeText(
+        "发卡行没有应答（超时）", "结果不确定，先别让顾客重付，发时间和金额给我查。"
+    ),
+    "A0": ResponseCodeText("MAC 校验错误", "在 POS 机上重新签到后再交易。"),
 }
 NO_RESPONSE = "主机未应答"
 
@@ -77,3 +90,57 @@ UPLOAD_EMPTY = "没有收到图片，请重新选择。"
 UPLOAD_TOO_LARGE = "图片太大了，请上传不超过 {limit} 的图片。"
 UPLOAD_BAD_TYPE = "只能上传 JPG、PNG 或 WebP 格式的图片（签购单照片或截图）。"
 UPLOAD_BAD_DIMENSIONS = "图片尺寸不正常，请换一张清晰的照片或截图。"
+
+# --- tickets and the human queue (merchant-facing) --------------------------------------------
+TICKET_EVENT_TEXT = {
+    "new": "已登记，排队等待人工客服",
+    "assigned": "人工客服正在处理",
+    "waiting_merchant": "客服在等您补充信息",
+    "resolved": "已处理完毕",
+    "closed": "已结束",
+}
+QUEUED_REMINDER = (
+    "您的问题已转人工，工单号 {ticket_no}，现在排第 {position} 位，预计等待约 {wait} 分钟。"
+    "您的消息客服都能看到，等待时请先保留签购单、小票和 POS 屏幕截图；"
+    "在弄清楚之前，先别让顾客重复付款。"
+)
+QUEUED_OFFLINE = (
+    "现在是非工作时间，您的工单 {ticket_no} 已登记，人工客服会在 {opening} 上班后第一时间处理。"
+    "您的消息客服都能看到，请先保留签购单、小票和 POS 屏幕截图；在弄清楚之前，先别让顾客重复付款。"
+)
+AGENT_JOINED = "人工客服 {agent} 已接入，正在看您的情况，请稍等。"
+AGENT_RELEASED = "客服 {agent} 暂时离开，您的工单 {ticket_no} 已重新排队，现在排第 {position} 位。"
+AGENT_REASSIGNED = "您的问题已转给客服 {agent} 继续处理。"
+AGENT_SILENT = (
+    "抱歉让您久等了，刚才的客服暂时没有回复，已帮您重新排队（工单号 {ticket_no}，"
+    "现在排第 {position} 位），下一位有空的客服会马上接手。"
+)
+HANDED_BACK = "人工客服已结束接待，接下来由自动助手继续为您服务。"
+RESOLVED = "人工客服已处理完您的问题（工单号 {ticket_no}）：{note}"
+RATE_PROMPT = "请给这次服务打个分吧（1 分最差，5 分最好）："
+RATE_THANKS = "谢谢您的评价！还有其他交易要查，直接发给我就行。"
+RATE_BUTTON_TITLES = {1: "1分", 2: "2分", 3: "3分", 4: "4分", 5: "5分"}
+TICKET_CHANGED = "这个会话刚被其他人处理过，请刷新后再试。"
+NOTHING_TO_RATE = "没有需要评价的工单。"
+NOT_YOUR_SESSION = "这个会话不在你名下，请先接入。"
+UNKNOWN_AGENT = "没有这个客服。"
+
+# --- the agent console ------------------------------------------------------------------------
+RESOLUTION_TEXT = {
+    "explained": "已向商户解释清楚",
+    "refund_arranged": "已安排退款",
+    "transaction_confirmed": "已核实交易状态",
+    "settlement_released": "结算款已放行",
+    "no_issue_found": "核查后无异常",
+    "other": "其他",
+}
+PRIORITY_TEXT = {1: "高", 2: "中", 3: "低"}
+SESSION_STATUS_TEXT = {
+    "bot": "机器人",
+    "queued": "排队中",
+    "agent": "人工接待中",
+    "closed": "已关闭",
+}
+LOGIN_FAILED = "用户名或密码不对。"
+LOGIN_LOCKED = "登录失败次数太多，请 {minutes} 分钟后再试。"
+CSRF_FAILED = "页面已过期，请刷新后重试。"

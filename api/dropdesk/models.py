@@ -1,21 +1,30 @@
 """Import every ORM model so the metadata is complete (Alembic, tests)."""
 
+from dropdesk.agent.models import Agent
 from dropdesk.attachment.models import Attachment
 from dropdesk.conversation.models import ChatSession, Message
 from dropdesk.database.core import Base
+from dropdesk.diagnosis.models import DiagnosisRecord
+from dropdesk.handoff.models import SessionNote, SessionTransition
 from dropdesk.merchant.models import Merchant
 from dropdesk.terminal.models import Terminal
-from dropdesk.ticket.models import Ticket
+from dropdesk.ticket.models import Ticket, TicketCounter, TicketEvent
 from dropdesk.transaction.models import SettlementBatch, Transaction
 
 __all__ = [
+    "Agent",
     "Attachment",
     "Base",
     "ChatSession",
+    "DiagnosisRecord",
     "Merchant",
     "Message",
+    "SessionNote",
+    "SessionTransition",
     "SettlementBatch",
     "Terminal",
     "Ticket",
+    "TicketCounter",
+    "TicketEvent",
     "Transaction",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from dropdesk.auth.service import issue_merchant_token
 from dropdesk.config import Settings
 from dropdesk.conversation.models import Message
+from dropdesk.diagnosis.models import DiagnosisRecord
 from dropdesk.main import create_app
 from dropdesk.ticket.models import Ticket
 from tests.api.factories import CARD_1, MERCHANT_A, MERCHANT_B, row, store
@@ -173,23 +175,28 @@ def test_internal_diagnosis_and_escalation(client: TestClient, settings: Setting
     assert result["code"] == "reversal_failed" and result["needs_human"]
     ticket = client.post(f"/internal/v1/sessions/{sid}/escalations", headers=internal,
                          json={"reason": "needs_human"}).json()  # fmt: skip
-    assert ticket["ticket_no"].startswith("T") and ticket["status"] == "queued"
+    assert re.fullmatch(r"DD-\d{8}-\d{4}", ticket["ticket_no"]) and ticket["status"] == "new"
+    assert ticket["queue_position"] == 1 and ticket["priority"] == 1
     again = client.post(f"/internal/v1/sessions/{sid}/escalations", headers=internal,
                         json={"reason": "merchant_request"}).json()  # fmt: skip
     assert again["ticket_no"] == ticket["ticket_no"]
     state = client.get(f"/api/v1/sessions/{sid}", headers=auth(settings)).json()
     assert state["status"] == "queued" and state["escalated"]
     assert state["diagnosis"]["code"] == "reversal_failed"
-    assert state["evidence"]["order_ref"] == "612300000450"
+    # The ticket points at the diagnosis it was escalated from, with the query that made it.
+    record_query = db_session.scalars(select(DiagnosisRecord.query)).one()
+    assert record_query["order_ref"] == "612300000450"
     assert state["ticket_no"] == ticket["ticket_no"]
     evidence = db_session.scalars(select(Ticket.evidence)).one()
     assert evidence["diagnosis"]["code"] == "reversal_failed"
     assert evidence["candidates"][0]["card_masked"] == "622202******0128"
     assert evidence["terminals"][0]["terminal_no"] == "T0000001"
-    # Queued for a person: the bot no longer answers.
+    # Queued for a person: the bot no longer answers; the merchant hears where they stand.
     quiet = client.post(f"/api/v1/sessions/{sid}/messages", json={"text": "还在吗"},
                         headers=auth(settings)).json()  # fmt: skip
-    assert quiet["messages"] == []
+    assert len(quiet["messages"]) == 1
+    assert ticket["ticket_no"] in quiet["messages"][0]["text"]
+    assert "第 1 位" in quiet["messages"][0]["text"] or "非工作时间" in quiet["messages"][0]["text"]
     terminals = client.get(f"/internal/v1/sessions/{sid}/terminals", headers=internal).json()
     assert terminals[0]["latest_software_version"] == settings.latest_terminal_software
     missing = client.post("/internal/v1/sessions/nope/diagnoses", headers=internal, json={})

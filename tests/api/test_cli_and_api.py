@@ -114,7 +114,9 @@ def test_health(client: TestClient) -> None:
 def test_production_refuses_dev_secrets() -> None:
     with pytest.raises(ValueError, match="DROPDESK_SECRET_KEY"):
         Settings(env="production")
-    Settings(env="production", secret_key="s" * 32, internal_token="i" * 32)
+    with pytest.raises(ValueError, match="DROPDESK_RASA_TOKEN"):
+        Settings(env="production", secret_key="s" * 32, internal_token="i" * 32)
+    Settings(env="production", secret_key="s" * 32, internal_token="i" * 32, rasa_token="r" * 32)
 
 
 def test_settings_lists_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,24 +22,29 @@ from dropdesk.database.migrate import upgrade
 
 def test_warm_up_parses_and_holds_one_throwaway_conversation() -> None:
     seen: list[tuple[str, dict[str, str]]] = []
+    tokens: list[str | None] = []
 
     def rasa(request: httpx.Request) -> httpx.Response:
         seen.append((request.url.path, json.loads(request.content)))
+        tokens.append(request.url.params.get("token"))
         return httpx.Response(200, json=[] if "webhook" in request.url.path else {"intent": {}})
 
-    elapsed = devrun.warm_up("http://rasa", httpx.Client(transport=httpx.MockTransport(rasa)))
+    client = httpx.Client(transport=httpx.MockTransport(rasa))
+    elapsed = devrun.warm_up("http://rasa", "t0ken", client)
 
     assert elapsed >= 0
     assert [path for path, _ in seen] == ["/model/parse"] * 3 + ["/webhooks/rest/webhook"]
     assert [body["text"] for _, body in seen[:3]] == list(devrun.WARM_UP_TEXTS)
     sender = seen[3][1]["sender"]
     assert sender.startswith("dropdesk-warm-up-")  # never a merchant's session id
+    # Rasa runs with --auth-token: its HTTP API (parse) needs the token, channels do not.
+    assert tokens == ["t0ken"] * 3 + [None]
 
 
 def test_warm_up_reports_a_rasa_that_refuses() -> None:
     client = httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(503)))
     with pytest.raises(httpx.HTTPStatusError):
-        devrun.warm_up("http://rasa", client)
+        devrun.warm_up("http://rasa", "t0ken", client)
 
 
 # `dropdesk run` against stand-ins for the bot runtime: `bin/rasa` (the action server) and

@@ -27,7 +27,7 @@ def test_declined_explains_the_response_code(db_session: Session, settings: Sett
     store(db_session, row(ref_no="612300000051", response_code="51"))
     result = run(db_session, settings, order_ref="612300000051")
     assert result.code == DropCode.DECLINED
-    assert result.details["response_meaning"] == "卡内余额不足"
+    assert result.details["response_meaning"] == "余额不足"
     assert NextStep.CHARGE_AGAIN in result.next_steps
     assert not result.needs_human
 

@@ -13,6 +13,7 @@ from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.flows import Turns
 from dropdesk.conversation.models import Message, MessageRead, Sender
 from dropdesk.database.core import session_scope
+from dropdesk.handoff import service as handoff_service
 
 
 async def merchant_attaches(
@@ -27,26 +28,28 @@ async def merchant_attaches(
     """Check the image, store it with the session, and post a message that references it."""
     info = service.check(data=data, max_bytes=max_bytes)
 
-    def store(db: Session) -> Message:
+    def store(db: Session) -> tuple[Message, str]:
         chat = conversation_service.get_for_merchant(
             db_session=db, session_id=session_id, merchant_no=merchant_no
         )
         attachment = service.store(
             db_session=db, chat=chat, data=data, info=info, upload_dir=upload_dir
         )
-        return conversation_service.add_message(
+        message = conversation_service.add_message(
             db_session=db,
             chat=chat,
             sender=Sender.MERCHANT,
             text=messages.ATTACHMENT_MESSAGE,
             attachment_id=attachment.id,
         )
+        handoff_service.merchant_waits(db_session=db, chat=chat, now=message.created_at)
+        return message, chat.channel
 
-    def run() -> Message:
+    def run() -> tuple[Message, str]:
         with session_scope(turns.database_url) as db_session:
             return store(db_session)
 
-    message = await run_in_threadpool(run)
+    message, chat_channel = await run_in_threadpool(run)
     # Committed before publishing, so a viewer can fetch the image as soon as it hears of it.
-    await turns.publish(session_id, [message])
+    await turns.deliver(chat_channel, [message])
     return conversation_service.message_read(message)

@@ -37,6 +37,7 @@ class Delivery(enum.StrEnum):
 
 class ChatSession(Base):
     __tablename__ = "chat_session"
+    __table_args__ = (Index("ix_chat_session_status", "status", "queued_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
@@ -47,8 +48,15 @@ class ChatSession(Base):
     time_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     card_last4: Mapped[str | None] = mapped_column(String(4))
-    diagnosis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    latest_diagnosis_id: Mapped[int | None] = mapped_column(
+        ForeignKey("diagnosis_record.id", ondelete="SET NULL", use_alter=True)
+    )
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who holds the session while status is "agent"; when it (re)entered the queue.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Since when the merchant waits for the agent's answer (None: the agent spoke last).
+    merchant_waiting_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -68,6 +76,7 @@ class Message(Base):
     attachment_id: Mapped[int | None] = mapped_column(
         ForeignKey("attachment.id", ondelete="SET NULL")
     )
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
@@ -92,6 +101,7 @@ class MessageRead(BaseModel):
     id: int
     sender: Sender
     text: str
+    agent: str | None = None
     buttons: list[ButtonRead] = Field(default_factory=list)
     delivery: Delivery | None = None
     attachment: str | None = None
@@ -122,6 +132,8 @@ class SessionState(BaseModel):
     diagnosis: DiagnosisSummary | None
     escalated: bool
     ticket_no: str | None = None
+    ticket_status: str | None = None
+    queue_position: int | None = None
 
 
 class ReplyRead(BaseModel):

@@ -25,6 +25,12 @@ from dropdesk.conversation.models import (
     SessionStatus,
     TimeWindowRead,
 )
+from dropdesk.diagnosis.models import (
+    DiagnosisRead,
+    DiagnosisRecord,
+    DiagnosisRecordRead,
+    DropCode,
+)
 from dropdesk.errors import NotFoundError
 from dropdesk.merchant import service as merchant_service
 from dropdesk.merchant.models import Merchant
@@ -119,8 +125,8 @@ def transcript(*, db_session: Session, session_id: str, after_id: int = 0) -> li
     )
 
 
-def message_read(message: Message) -> MessageRead:
-    """Render a stored message for the API."""
+def message_read(message: Message, agent_name: str | None = None) -> MessageRead:
+    """Render a stored message for the API (an agent's message carries the agent's name)."""
     return MessageRead.model_validate(
         {
             "id": message.id,
@@ -128,6 +134,7 @@ def message_read(message: Message) -> MessageRead:
             "text": message.text,
             "buttons": message.buttons or [],
             "delivery": message.delivery,
+            "agent": agent_name,
             "attachment": attachment_url(message.session_id, message.attachment_id)
             if message.attachment_id is not None
             else None,
@@ -137,43 +144,75 @@ def message_read(message: Message) -> MessageRead:
 
 
 def record_slots(*, db_session: Session, chat: ChatSession, slots: dict[str, Any]) -> None:
-    """Copy what the bot has gathered (order ref, time window, amount) onto the session."""
+    """Replace the session's evidence with what the bot holds now (order ref, time, amount, card).
+
+    The bot's slots are the one source of what the merchant said about the current drop; the
+    evidence is replaced as a whole after every turn, so a second drop never keeps a value
+    of the first (a slot the bot cleared clears the evidence too).
+    """
     ref = slots.get("order_ref")
-    if isinstance(ref, str) and ref and ref != "unknown":
-        chat.order_ref = ref[:32]
+    chat.order_ref = ref[:32] if isinstance(ref, str) and ref and ref != "unknown" else None
+    chat.time_from = chat.time_to = None
     window = slots.get("txn_time")
     if isinstance(window, str) and "/" in window:
-        try:
-            start, end = (parse_business_time(p) for p in window.split("/", 1))
-            chat.time_from, chat.time_to = start, end
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            chat.time_from, chat.time_to = (parse_business_time(p) for p in window.split("/", 1))
+    chat.amount_fen = None
     amount = slots.get("amount")
     if isinstance(amount, str | int | float) and amount != "":
         with contextlib.suppress(InvalidOperation):
             chat.amount_fen = int(Decimal(str(amount)) * 100)
     last4 = slots.get("card_last4")
-    if isinstance(last4, str) and len(last4) == 4 and last4.isdigit():
-        chat.card_last4 = last4
+    chat.card_last4 = (
+        last4 if isinstance(last4, str) and len(last4) == 4 and last4.isdigit() else None
+    )
 
 
 def record_diagnosis(*, db_session: Session, chat: ChatSession, query: dict[str, Any],
-                     diagnosis: dict[str, Any]) -> None:  # fmt: skip
-    """Keep the evidence the bot diagnosed with and the diagnosis itself."""
-    record_slots(
-        db_session=db_session,
-        chat=chat,
-        slots={
-            "order_ref": query.get("order_ref"),
-            "txn_time": f"{query['time_from']}/{query['time_to']}"
-            if query.get("time_from") and query.get("time_to")
-            else None,
-            "amount": query.get("amount"),
-            "card_last4": query.get("card_last4"),
-        },
+                     diagnosis: DiagnosisRead, now: dt.datetime) -> DiagnosisRecord:  # fmt: skip
+    """Keep a diagnosis as its own record; the session points at its latest one."""
+    body = diagnosis.model_dump(mode="json")
+    record = DiagnosisRecord(
+        session_id=chat.id,
+        query=query,
+        code=body["code"],
+        reason=body["reason"],
+        candidates=body["transactions"],
+        next_steps=body["next_steps"],
+        details=body["details"],
+        terminals=body["terminals"],
+        needs_human=body["needs_human"],
+        created_at=now,
     )
-    chat.diagnosis = diagnosis
-    chat.updated_at = _now()
+    db_session.add(record)
+    db_session.flush()
+    chat.latest_diagnosis_id = record.id
+    chat.updated_at = now
+    return record
+
+
+def diagnoses(*, db_session: Session, session_id: str) -> list[DiagnosisRecordRead]:
+    """Every diagnosis of a session, oldest first (agents see them all)."""
+    records = db_session.scalars(
+        select(DiagnosisRecord)
+        .where(DiagnosisRecord.session_id == session_id)
+        .order_by(DiagnosisRecord.id)
+    )
+    return [diagnosis_read(r) for r in records]
+
+
+def diagnosis_read(record: DiagnosisRecord) -> DiagnosisRecordRead:
+    return DiagnosisRecordRead(
+        id=record.id,
+        query=record.query,
+        code=DropCode(record.code),
+        reason=record.reason,
+        transactions=record.candidates,
+        next_steps=record.next_steps,
+        needs_human=record.needs_human,
+        terminals=record.terminals,
+        created_at=record.created_at.astimezone(SHANGHAI),
+    )
 
 
 def state(*, db_session: Session, chat: ChatSession) -> SessionState:
@@ -185,20 +224,33 @@ def state(*, db_session: Session, chat: ChatSession) -> SessionState:
         )
     amount = f"{Decimal(chat.amount_fen) / 100:.2f}" if chat.amount_fen is not None else None
     diagnosis = None
-    if chat.diagnosis:
-        diagnosis = DiagnosisSummary(
-            code=chat.diagnosis["code"],
-            transactions=chat.diagnosis.get("transactions", []),
-            reason=chat.diagnosis.get("reason", ""),
-        )
-    ticket_no = db_session.scalar(
-        select(Ticket.ticket_no).where(Ticket.session_id == chat.id).order_by(Ticket.id.desc())
+    record = (
+        db_session.get(DiagnosisRecord, chat.latest_diagnosis_id)
+        if chat.latest_diagnosis_id
+        else None
     )
+    if record is not None:
+        diagnosis = DiagnosisSummary(
+            code=record.code, transactions=record.candidates, reason=record.reason
+        )
+    ticket = db_session.execute(
+        select(Ticket.ticket_no, Ticket.status)
+        .where(Ticket.session_id == chat.id)
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    ).first()
+    position = None
+    if chat.status == SessionStatus.QUEUED:
+        from dropdesk.handoff.service import queue_position
+
+        position = queue_position(db_session=db_session, session_id=chat.id)
     return SessionState(
         session_id=chat.id,
         status=SessionStatus(chat.status),
         evidence=EvidenceRead(order_ref=chat.order_ref, txn_time=window, amount=amount),
         diagnosis=diagnosis,
         escalated=chat.escalated,
-        ticket_no=ticket_no,
+        ticket_no=ticket.ticket_no if ticket else None,
+        ticket_status=ticket.status if ticket else None,
+        queue_position=position,
     )

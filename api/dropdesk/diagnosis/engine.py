@@ -172,7 +172,8 @@ def _single(
             details={"response_code": None, "response_meaning": messages.NO_RESPONSE},
         )
     if not _approved(txn):
-        meaning = messages.RESPONSE_CODES.get(txn.response_code, "其他原因")
+        known = messages.RESPONSE_CODES.get(txn.response_code or "")
+        meaning = known.meaning if known else "其他原因"
         return Verdict(
             DropCode.DECLINED,
             _reason("declined", count=1, response_code=txn.response_code, response_meaning=meaning),

@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dropdesk.database.core import Base, UTCDateTime
 
 Amount = Annotated[
     Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")
@@ -25,6 +29,10 @@ class DropCode(enum.StrEnum):
     DUPLICATE_CHARGE = "duplicate_charge"
     REVERSAL_FAILED = "reversal_failed"
     AMBIGUOUS = "ambiguous"
+
+
+# Codes the bot never settles alone: a person must look, whatever the transaction says.
+ALWAYS_HUMAN = frozenset({DropCode.SETTLEMENT_DELAYED, DropCode.REVERSAL_FAILED})
 
 
 class NextStep(enum.StrEnum):
@@ -110,3 +118,34 @@ class DiagnosisRead(BaseModel):
     needs_human: bool
     details: dict[str, str | None] = Field(default_factory=dict)
     terminals: list[TerminalHealth] = Field(default_factory=list)
+
+
+class DiagnosisRecord(Base):
+    """One diagnosis made in a chat session: what was asked, what was found, and when."""
+
+    __tablename__ = "diagnosis_record"
+    __table_args__ = (Index("ix_diagnosis_record_session", "session_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_session.id", ondelete="CASCADE"))
+    query: Mapped[dict[str, Any]] = mapped_column(JSON)
+    code: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text)
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    next_steps: Mapped[list[str]] = mapped_column(JSON)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    terminals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    needs_human: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class DiagnosisRecordRead(BaseModel):
+    id: int
+    query: dict[str, Any]
+    code: DropCode
+    reason: str
+    transactions: list[dict[str, Any]]
+    next_steps: list[str]
+    needs_human: bool
+    terminals: list[dict[str, Any]]
+    created_at: dt.datetime

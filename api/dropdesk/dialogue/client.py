@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -35,6 +36,7 @@ class BotTurn:
 class BotClient(Protocol):
     async def send(self, *, session_id: str, text: str, metadata: dict[str, Any]
                    ) -> BotTurn: ...  # fmt: skip
+    async def reset(self, *, session_id: str) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -43,7 +45,8 @@ class RasaClient:
 
     WEBHOOK = "/webhooks/dropdesk/webhook"
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, token: str = "") -> None:
+        self._token = token
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=2.0),
@@ -65,6 +68,20 @@ class RasaClient:
             raise BotUnavailableError("unexpected answer from Rasa")
         replies = [_reply(item) for item in items if isinstance(item, dict)]
         return BotTurn(replies=replies, slots=slots)
+
+    async def reset(self, *, session_id: str) -> None:
+        """Restart the conversation's tracker through Rasa's HTTP API (needs --auth-token).
+
+        No half-filled form or stale slot survives: the next message starts a fresh session.
+        """
+        path = f"/conversations/{quote(session_id, safe='')}/tracker/events"
+        try:
+            response = await self._http.post(
+                path, params={"token": self._token}, json=[{"event": "restart"}]
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise BotUnavailableError(f"tracker reset failed: {exc!r}") from exc
 
     async def close(self) -> None:
         await self._http.aclose()

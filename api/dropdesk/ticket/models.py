@@ -1,4 +1,4 @@
-"""Escalation tickets carrying the evidence an agent needs."""
+"""Escalation tickets carrying the evidence an agent needs, and their history."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ import enum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dropdesk.database.core import Base, UTCDateTime
 
 
 class TicketStatus(enum.StrEnum):
-    OPEN = "open"
+    NEW = "new"
     ASSIGNED = "assigned"
+    WAITING_MERCHANT = "waiting_merchant"
+    RESOLVED = "resolved"
     CLOSED = "closed"
+
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.WAITING_MERCHANT)
+_OPEN_SQL = "status IN ('new', 'assigned', 'waiting_merchant')"
 
 
 class EscalationReason(enum.StrEnum):
@@ -26,17 +32,73 @@ class EscalationReason(enum.StrEnum):
     NOT_SOLVED = "not_solved"
 
 
+class Resolution(enum.StrEnum):
+    EXPLAINED = "explained"
+    REFUND_ARRANGED = "refund_arranged"
+    TRANSACTION_CONFIRMED = "transaction_confirmed"
+    SETTLEMENT_RELEASED = "settlement_released"
+    NO_ISSUE_FOUND = "no_issue_found"
+    OTHER = "other"
+
+
 class Ticket(Base):
     __tablename__ = "ticket"
+    # One open ticket per session, whatever races: a partial unique index on both backends.
+    __table_args__ = (
+        Index(
+            "uq_ticket_open_session",
+            "session_id",
+            unique=True,
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
+        Index("ix_ticket_merchant", "merchant_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_no: Mapped[str | None] = mapped_column(String(20), unique=True)
+    ticket_no: Mapped[str] = mapped_column(String(20), unique=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_session.id", ondelete="CASCADE"))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    diagnosis_id: Mapped[int | None] = mapped_column(
+        ForeignKey("diagnosis_record.id", ondelete="SET NULL")
+    )
     reason: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10), default=TicketStatus.OPEN)
+    status: Mapped[str] = mapped_column(String(20), default=TicketStatus.NEW)
+    priority: Mapped[int] = mapped_column(Integer, default=3)  # 1 high, 2 normal, 3 low
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    first_response_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    first_response_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolution: Mapped[str | None] = mapped_column(String(30))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class TicketEvent(Base):
+    """One change of a ticket's status (or assignee), with who did it and why."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (Index("ix_ticket_event_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TicketCounter(Base):
+    """The last ticket number handed out on a business day (DD-20261203-0007)."""
+
+    __tablename__ = "ticket_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class EscalationCreate(BaseModel):
@@ -44,5 +106,49 @@ class EscalationCreate(BaseModel):
 
 
 class TicketCreated(BaseModel):
+    """What the bot tells the merchant on escalation."""
+
     ticket_no: str
-    status: str = Field(default="queued")
+    status: TicketStatus
+    priority: int
+    queue_position: int = Field(ge=0)
+    expected_wait_minutes: int = Field(ge=0)
+    offline: bool
+    next_opening: dt.datetime | None = None
+
+
+class TicketProgress(BaseModel):
+    """A merchant's view of one of their tickets."""
+
+    ticket_no: str
+    status: TicketStatus
+    assignee: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    last_update: str
+    queue_position: int | None = None
+
+
+class TicketEventRead(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor: str
+    note: str
+    created_at: dt.datetime
+
+
+class TicketRead(BaseModel):
+    ticket_no: str
+    status: TicketStatus
+    priority: int
+    reason: str
+    assignee: str | None
+    diagnosis_id: int | None
+    first_response_due_at: dt.datetime
+    first_response_at: dt.datetime | None
+    resolution: str | None
+    resolution_note: str | None
+    rating: int | None
+    created_at: dt.datetime
+    history: list[TicketEventRead]
+    evidence: dict[str, Any]

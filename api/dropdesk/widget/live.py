@@ -107,8 +107,8 @@ async def _authenticate(
 
 async def _relay(websocket: WebSocket, messages: Any) -> None:
     async for payload in messages:
-        # The payload is MessageRead JSON already; wrap it without parsing it again.
-        await websocket.send_text(f'{{"type":"message","message":{payload}}}')
+        # Typed events ({"type": "message" | "status", ...}) made for the merchant: relay as is.
+        await websocket.send_text(payload)
 
 
 async def _answer_client(websocket: WebSocket) -> None:
