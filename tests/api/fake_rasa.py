@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from dropdesk.devrun import free_port
 
@@ -18,19 +19,36 @@ __all__ = ["FakeRasa", "free_port", "serve"]
 
 
 class FakeRasa:
-    """Replies 'heard: <text>' with a button; remembers slots set by '/slot name=value'."""
+    """Replies 'heard: <text>' with a button; remembers slots set by '/slot name=value'.
 
-    def __init__(self) -> None:
+    '/clear' forgets the sender's slots (a new drop); the HTTP API's tracker reset
+    (POST /conversations/<id>/tracker/events?token=...) checks the token as Rasa does.
+    """
+
+    def __init__(self, token: str = "dev-only-rasa-token") -> None:
         self.delay = 0.0
+        self.token = token
         self.received: list[dict[str, Any]] = []
         self.slots: dict[str, dict[str, Any]] = {}
+        self.resets: list[tuple[str, list[dict[str, Any]]]] = []
         self.app = FastAPI()
+
+        @self.app.post("/conversations/{sender}/tracker/events")
+        async def events(sender: str, body: list[dict[str, Any]], token: str = "") -> Any:
+            if token != self.token:
+                return JSONResponse({"status": "failure", "reason": "NotAuthenticated"}, 401)
+            self.resets.append((sender, body))
+            if {"event": "restart"} in body:
+                self.slots.pop(sender, None)
+            return {"sender_id": sender, "events": body}
 
         @self.app.post("/webhooks/dropdesk/webhook")
         async def webhook(body: dict[str, Any]) -> dict[str, Any]:
             await asyncio.sleep(self.delay)
             self.received.append(body)
             sender, text = body["sender"], body["message"]
+            if text == "/clear":
+                self.slots.pop(sender, None)
             if text.startswith("/slot "):
                 name, _, value = text.removeprefix("/slot ").partition("=")
                 self.slots.setdefault(sender, {})[name] = value

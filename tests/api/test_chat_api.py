@@ -3,50 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dropdesk.auth.service import issue_merchant_token
 from dropdesk.config import Settings
 from dropdesk.conversation.models import Message
 from dropdesk.diagnosis.models import DiagnosisRecord
 from dropdesk.main import create_app
 from dropdesk.ticket.models import Ticket
+from tests.api.conftest import auth, open_session
 from tests.api.factories import CARD_1, MERCHANT_A, MERCHANT_B, row, store
-from tests.api.fake_rasa import FakeRasa, free_port, serve
-
-
-@pytest.fixture
-def rasa() -> Iterator[tuple[FakeRasa, int]]:
-    fake, port = FakeRasa(), free_port()
-    with serve(fake.app, port):
-        yield fake, port
-
-
-@pytest.fixture
-def client(settings: Settings, rasa: tuple[FakeRasa, int], db_session: Session
-           ) -> Iterator[TestClient]:  # fmt: skip
-    store(db_session, row(), row(merchant_no=MERCHANT_B, terminal_no="T0000002"))
-    settings = settings.model_copy(
-        update={"rasa_url": f"http://127.0.0.1:{rasa[1]}", "rasa_timeout_seconds": 1.0}
-    )
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def auth(settings: Settings, merchant_no: str = MERCHANT_A) -> dict[str, str]:
-    token = issue_merchant_token(merchant_no=merchant_no, settings=settings)
-    return {"Authorization": f"Bearer {token}"}
-
-
-def open_session(client: TestClient, settings: Settings, merchant: str = MERCHANT_A) -> str:
-    response = client.post("/api/v1/sessions", headers=auth(settings, merchant))
-    assert response.status_code == 201
-    return str(response.json()["session_id"])
+from tests.api.fake_rasa import FakeRasa, free_port
 
 
 def test_a_turn_is_stored_and_answered(client: TestClient, settings: Settings,
