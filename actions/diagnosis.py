@@ -12,16 +12,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import drop_details
+from actions import drop_details, vocabulary
 from actions.service_client import ServiceError, get_service
 
 logger = logging.getLogger(__name__)
 
-CODES = (
-    "declined", "reversed", "not_found", "approved_not_printed", "settlement_pending",
-    "settled", "settlement_delayed", "duplicate_charge", "reversal_failed", "ambiguous",
-)  # fmt: skip
-ALWAYS_HUMAN = {"settlement_delayed", "reversal_failed"}
 SEPARATING = {"card_last4", "time", "amount", "reference"}
 DETAIL_SLOTS = ("order_ref", "txn_time", "amount", "card_last4")
 
@@ -91,7 +86,7 @@ def render(code: str, result: dict[str, Any], slots: dict[str, Any]) -> tuple[st
         if separating not in SEPARATING:
             separating = "reference"
         return f"utter_ask_separating_{separating}", {"count": len(txns) or "几"}
-    if code in CODES:
+    if code in vocabulary.drop_codes():
         return f"utter_diagnosis_{code}", {}
     return "utter_diagnosis_unknown", {}
 
@@ -117,14 +112,17 @@ class ActionDiagnose(Action):
             return [SlotSet("needs_human", False), SlotSet("fallback_count", 0.0)]
 
         code = str(result.get("code"))
-        needs_human = bool(result.get("needs_human")) or code in ALWAYS_HUMAN or code not in CODES
+        known = code in vocabulary.drop_codes()
+        needs_human = (
+            bool(result.get("needs_human")) or code in vocabulary.needs_human_codes() or not known
+        )
         response, variables = render(code, result, slots)
         dispatcher.utter_message(response=response, heard=heard, **variables)
         if not needs_human and code != "ambiguous":
             dispatcher.utter_message(response="utter_ask_solved")
         pending = (result.get("details") or {}).get("separating") if code == "ambiguous" else None
         return [
-            SlotSet("diagnosis_code", code if code in CODES else None),
+            SlotSet("diagnosis_code", code if known else None),
             SlotSet("needs_human", needs_human),
             SlotSet("pending_question", pending),
             SlotSet("fallback_count", 0.0),

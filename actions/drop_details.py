@@ -7,7 +7,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from actions.normalise import parse_amount, parse_card_last4, parse_reference, parse_time
+from actions.normalise import (
+    parse_amount,
+    parse_card_last4,
+    parse_reference,
+    parse_time,
+    ticket_numbers,
+)
 from actions.normalise.timewindow import shanghai
 
 UNKNOWN_REF = "unknown"
@@ -78,6 +84,9 @@ def _heard(value: Any, text: str) -> tuple[list[str], str]:
 def order_ref(value: Any, text: str) -> str | None:
     """Return a normalised reference, "unknown", or None when nothing usable was said."""
     values, text = _heard(value, text)
+    # A piece of a ticket number (DD-20261203-0007) the NLU took for a reference is none.
+    tickets = ticket_numbers(text)
+    values = [v for v in values if not any(v.upper() in t for t in tickets)]
     if UNKNOWN_REF in values:
         return UNKNOWN_REF
     if any(v in text for v in values) or not values:
@@ -167,14 +176,25 @@ def card_last4(value: Any, text: str, *, bare_allowed: bool = False) -> str | No
     return None
 
 
+_NEAR_DAYS = {-2: "前天", -1: "昨天", 0: "今天", 1: "明天", 2: "后天"}
+
+
 def _day_label(day: dt.date, today: dt.date) -> str:
-    if day == today:
-        return "今天"
-    if day == today - dt.timedelta(days=1):
-        return "昨天"
-    if day == today - dt.timedelta(days=2):
-        return "前天"
-    return f"{day.month}月{day.day}日"
+    return _NEAR_DAYS.get((day - today).days) or f"{day.month}月{day.day}日"
+
+
+def describe_moment(value: str | None, now: dt.datetime) -> str | None:
+    """Say an ISO 8601 moment the way a merchant would: 明天 09:00, 12月5日 09:00."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    local = moment.astimezone(shanghai())
+    return f"{_day_label(local.date(), now.astimezone(shanghai()).date())} {local:%H:%M}"
 
 
 def describe_time(value: str, now: dt.datetime) -> str:

@@ -15,6 +15,9 @@ from actions import drop_details
 from actions.normalise import parse_amount, parse_reference, parse_time, says_no_reference
 
 FORM = "drop_form"
+# Messages about something else than the drop being reported: nothing in them fills the form
+# (昨天转人工那个工单 is no transaction time; DD-20261203-0007 is no reference).
+NOT_ABOUT_THE_DROP = frozenset({"ask_ticket_status"})
 _MONEY_WORDS = ("金额", "元", "块", "¥", "￥", "钱", "万")
 Slots = dict[str, Any]
 
@@ -131,7 +134,7 @@ class ValidateDropForm(FormValidationAction):
     # --- extraction from the raw text (values the NLU missed) -------------------
 
     def _scan(self, tracker: Tracker, slot: str) -> Slots:
-        if entity_given(tracker, slot):
+        if entity_given(tracker, slot) or latest_intent(tracker) in NOT_ABOUT_THE_DROP:
             return {}
         if self._stale(tracker, slot) and tracker.get_slot(slot) is not None:
             return {slot: None}
@@ -179,7 +182,7 @@ class ValidateDropForm(FormValidationAction):
     async def extract_card_last4(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
-        if entity_given(tracker, "card_last4"):
+        if entity_given(tracker, "card_last4") or latest_intent(tracker) in NOT_ABOUT_THE_DROP:
             return {}
         if self._stale(tracker, "card_last4") and tracker.get_slot("card_last4") is not None:
             return {"card_last4": None}
@@ -189,6 +192,13 @@ class ValidateDropForm(FormValidationAction):
         return {"card_last4": digits} if digits else {}
 
     # --- validation ----------------------------------------------------------------
+
+    @staticmethod
+    def _kept(tracker: Tracker, slot: str) -> Slots | None:
+        """Undo what the NLU mapped from a message that is not about the drop."""
+        if latest_intent(tracker) in NOT_ABOUT_THE_DROP:
+            return {slot: value_before_latest_message(tracker, slot)}
+        return None
 
     def _result(
         self,
@@ -207,6 +217,9 @@ class ValidateDropForm(FormValidationAction):
     async def validate_order_ref(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
+        kept = self._kept(tracker, "order_ref")
+        if kept is not None:
+            return kept
         if self._stale(tracker, "order_ref"):
             return {"order_ref": None}
         kept = self._keep_if_card_answer(tracker, "order_ref", value)
@@ -218,6 +231,9 @@ class ValidateDropForm(FormValidationAction):
     async def validate_txn_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
+        kept = self._kept(tracker, "txn_time")
+        if kept is not None:
+            return kept
         if self._stale(tracker, "txn_time"):
             return {"txn_time": None}
         kept = self._keep_if_card_answer(tracker, "txn_time", value)
@@ -231,6 +247,9 @@ class ValidateDropForm(FormValidationAction):
     async def validate_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
+        kept = self._kept(tracker, "amount")
+        if kept is not None:
+            return kept
         if self._stale(tracker, "amount"):
             return {"amount": None}
         kept = self._keep_if_card_answer(tracker, "amount", value)
@@ -242,6 +261,9 @@ class ValidateDropForm(FormValidationAction):
     async def validate_card_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
+        kept = self._kept(tracker, "card_last4")
+        if kept is not None:
+            return kept
         if value is None or self._stale(tracker, "card_last4"):
             return {"card_last4": None}
         digits = drop_details.card_last4(

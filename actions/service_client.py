@@ -22,6 +22,10 @@ class DropDeskService(Protocol):
 
     async def escalate(self, session_id: str, reason: str) -> dict[str, Any]: ...
 
+    async def tickets(
+        self, session_id: str, ticket_no: str | None = None
+    ) -> list[dict[str, Any]]: ...
+
     async def terminals(self, session_id: str) -> list[dict[str, Any]]: ...
 
 
@@ -36,11 +40,17 @@ class HttpDropDeskService:
     def _url(self, session_id: str, tail: str) -> str:
         return f"{self._base_url}/internal/v1/sessions/{quote(session_id, safe='')}/{tail}"
 
-    async def _request(self, method: str, url: str, payload: dict[str, Any] | None) -> Any:
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        payload: dict[str, Any] | None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
         try:
             async with (
                 aiohttp.ClientSession(timeout=self._timeout, headers=self._headers) as http,
-                http.request(method, url, json=payload) as response,
+                http.request(method, url, json=payload, params=params) as response,
             ):
                 if response.status >= 400:
                     raise ServiceError(f"{method} {url} -> HTTP {response.status}")
@@ -60,6 +70,14 @@ class HttpDropDeskService:
         data = await self._request("POST", self._url(session_id, "escalations"), {"reason": reason})
         if not isinstance(data, dict) or not data.get("ticket_no"):
             raise ServiceError("escalation answer has no ticket_no")
+        return data
+
+    async def tickets(self, session_id: str, ticket_no: str | None = None) -> list[dict[str, Any]]:
+        # The query parameter only when asked about one ticket: without it, the latest ones.
+        params = {"ticket_no": ticket_no} if ticket_no else None
+        data = await self._request("GET", self._url(session_id, "tickets"), None, params)
+        if not isinstance(data, list):
+            raise ServiceError("tickets answer is not a list")
         return data
 
     async def terminals(self, session_id: str) -> list[dict[str, Any]]:

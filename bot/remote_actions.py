@@ -13,10 +13,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import rasa
 from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+
+# The Rasa release whose RemoteAction this replaces a private method of, read line by line.
+WRITTEN_FOR = "3.6.21"
 
 
 @lru_cache(maxsize=1)
@@ -42,4 +46,12 @@ def validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> boo
 
 def install() -> None:
     """Use the compiled validator in this process (called by bot.server before Rasa starts)."""
+    installed = getattr(rasa, "__version__", "unknown")
+    if installed != WRITTEN_FOR:
+        # A private method of another release may check differently, or not be called at all.
+        raise RuntimeError(
+            f"bot/remote_actions.py patches RemoteAction._validate_action_result of rasa "
+            f"{WRITTEN_FOR}, but rasa {installed} is installed: compare that method with "
+            f"validate_action_result, then update WRITTEN_FOR (or drop the patch)."
+        )
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]

@@ -1,7 +1,15 @@
-"""Normalise merchant free text into amounts, time windows and references."""
+"""Normalise merchant free text into amounts, time windows, references and ticket numbers."""
 
 from .amount import parse_amount
-from .reference import Reference, RefKind, parse_card_last4, parse_reference, says_no_reference
+from .reference import (
+    Reference,
+    RefKind,
+    parse_card_last4,
+    parse_reference,
+    parse_ticket_no,
+    says_no_reference,
+    ticket_numbers,
+)
 from .timewindow import TimeWindow, parse_time
 
 __all__ = [
@@ -11,6 +19,8 @@ __all__ = [
     "parse_amount",
     "parse_card_last4",
     "parse_reference",
+    "parse_ticket_no",
     "parse_time",
     "says_no_reference",
+    "ticket_numbers",
 ]

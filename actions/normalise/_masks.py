@@ -40,6 +40,8 @@ _PATTERNS = (
     # Percentages and unlabelled mobile numbers.
     r"\d+(?:\.\d+)?%",
     r"(?<!\d)1[3-9]\d{9}(?!\d)",
+    # Support ticket numbers: DD-20261203-0007.
+    r"(?<![0-9a-z])dd-\d{8}-\d{4,}(?!\d)",
     # Alphanumeric tokens mixing letters and digits (order ids, RRNs with letters).
     r"(?<![0-9a-z])(?=[0-9a-z]*[a-z])(?=[0-9a-z]*\d)[0-9a-z]+",
 )

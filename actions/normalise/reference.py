@@ -68,6 +68,29 @@ _NOT_REFERENCE = re.compile(
 )
 
 
+# A support ticket's number (DD-20261203-0007), or whatever follows 工单号, names a ticket, never
+# a transaction: masked before anything else is read (单号 inside 工单号 is no label either).
+_TICKET_NO = re.compile(r"(?<![a-z0-9])dd-\d{8}-\d{4,}(?!\d)")
+_TICKET_LABELLED = re.compile(r"工单(?:编号|号码|号)?(?:是|为|:|#|\s)*[a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+def ticket_numbers(text: str) -> list[str]:
+    """Every support ticket number in the text, uppercase: DD-20261203-0007."""
+    return [m.group().upper() for m in _TICKET_NO.finditer(_normalise(text))]
+
+
+def parse_ticket_no(text: str) -> str | None:
+    """Return the first support ticket number in the text, or None."""
+    found = ticket_numbers(text)
+    return found[0] if found else None
+
+
+def _mask_tickets(norm: str) -> str:
+    for pattern in (_TICKET_NO, _TICKET_LABELLED):
+        norm = pattern.sub(lambda m: MASK * len(m.group()), norm)
+    return norm
+
+
 def _fit(groups: list[str], kind: RefKind) -> str | None:
     """Join leading groups (1234 5678 9012) into the longest value that fits the kind."""
     joined = ""
@@ -133,7 +156,7 @@ def _normalise(text: str) -> str:
 
 def parse_reference(text: str) -> Reference | None:
     """Return the transaction identifier quoted in the text, or None."""
-    norm = _normalise(text)
+    norm = _mask_tickets(_normalise(text))
     spans: list[tuple[int, int]] = []
     for m in _LABEL.finditer(norm):
         kind = _LABELS[m[1]]
@@ -173,7 +196,7 @@ def parse_card_last4(text: str) -> str | None:
 
 
 # "No reference" said inside a longer message: 没有单号, 小票没打出来, 参考号不知道.
-_SLIP = r"(?:检索参考号|参考号|凭证号|流水号|订单号|单号|小票|签购单|凭条)"
+_SLIP = r"(?:检索参考号|参考号|凭证号|流水号|订单号|(?<!工)单号|小票|签购单|凭条)"
 _NONE_BEFORE = r"(?:没有|没|无|不知道|不清楚|找不到|查不到|忘了|忘记了|丢了|记不得|记不清)"
 _NONE_AFTER = (
     r"(?:也|都|又|根本|实在)?(?:没有(?!到|收|成|扣|退|结|显示|反应)|不知道|不清楚|找不到|丢了|忘了"

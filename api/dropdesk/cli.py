@@ -275,9 +275,8 @@ def run(
         if failed:
             _fail(f"{failed} did not start; see {log_dir / failed}.log")
         try:
-            typer.echo(
-                f"  rasa is warmed up ({devrun.warm_up(settings.rasa_url, settings.rasa_token):.1f} s)"
-            )
+            took = devrun.warm_up(settings.rasa_url, settings.rasa_token)
+            typer.echo(f"  rasa is warmed up ({took:.1f} s)")
         except httpx.HTTPError as exc:  # a cold first turn is slow, not broken
             typer.echo(f"  rasa warm-up failed ({exc}); the first replies may be slow")
         base = f"http://{settings.host}:{settings.port}"

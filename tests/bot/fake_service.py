@@ -1,11 +1,23 @@
 """A fake DropDesk service speaking the internal API contract, with canned diagnoses.
 
+Every request the actions send and every answer the fake gives is checked against the schemas
+the service exports (actions/contract/internal_api.json, see tests/bot/contract.py): a request
+the service would refuse raises ContractViolation in memory (HTTP 422 over HTTP), and an answer
+the real service could never give is a bug in the fake (ContractViolation, HTTP 500).
+
+Sessions: like the real service, the fake only knows the chat sessions it was told about, and
+answers HTTP 404 (ServiceError in memory) for any other id. It knows "chat-1" (make_tracker's
+default sender, a session of 老王便利店 865310054110001); tests add more with open_session(),
+e.g. one of another merchant to check that tickets stay the merchant's own.
+
 Used two ways:
-- in-memory by the action tests (FakeDropDeskService, BrokenDropDeskService, make_tracker);
+- in memory by the action tests (FakeDropDeskService, BrokenDropDeskService, make_tracker);
 - over real HTTP, so the bot can be run end to end without the real service:
 
-    # 1. the fake service (any free port; the token is DROPDESK_INTERNAL_TOKEN or the dev default)
-    .venv-bot/bin/python -m tests.bot.fake_service --port 8765
+    # 1. the fake service (any free port; the token is DROPDESK_INTERNAL_TOKEN or the dev default);
+    #    --session ID (repeatable) names the known sessions; rasa shell picks a random sender
+    #    id, so for it pass --any-session; POST /fake/sessions/{id} adds one while running
+    .venv-bot/bin/python -m tests.bot.fake_service --port 8765 --any-session
     # 2. the action server, pointed at the fake
     DROPDESK_SERVICE_URL=http://127.0.0.1:8765 .venv-bot/bin/rasa run actions --actions actions
     # 3. a model, then the story tests (or talk to it: rasa shell / rasa run + REST)
@@ -24,39 +36,71 @@ Canned answers are chosen by order_ref: 612300000001 approved_not_printed, …02
 (settled, needs a person), …11 reversal_failed; any other reference is not_found and
 612300000500 answers HTTP 500. Without a reference: card tail 6688 finds one sale
 (approved_not_printed), another tail is not_found, and no tail is ambiguous (ask card_last4).
+
+Escalations open one ticket per session (DD-<day>-<n>, status new, queued behind the other new
+tickets, 5 minutes per place); with offline=True they say when agents start again (09:00).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import datetime as dt
+import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from actions import vocabulary
+from actions.normalise.timewindow import shanghai
 from actions.service_client import ServiceError
+
+from .contract import ContractViolation, check_request, check_response
 
 TOKEN = os.environ.get("DROPDESK_INTERNAL_TOKEN", "dev-only-internal-token")
 BROKEN_REF = "612300000500"
+MERCHANT = "865310054110001"  # 老王便利店
+OTHER_MERCHANT = "865310054110002"  # 小李面馆
+NOW = dt.datetime(2026, 11, 25, 16, 30, tzinfo=shanghai())
+OPENING = dt.time(9, 0)
+MINUTES_PER_PLACE = 5
+MAX_TICKETS = 3
 
 
 def _txn(ref: str, **overrides: Any) -> dict[str, Any]:
     txn = {
-        "ref_no": ref,
-        "trace_no": "000" + ref[-3:],
+        "id": int(ref[-6:]),
+        "terminal_no": "10020001",
+        "txn_type": "sale",
         "order_no": None,
+        "trace_no": "000" + ref[-3:],
+        "ref_no": ref,
+        "batch_no": "000117",
+        "auth_code": "A" + ref[-5:],
+        "card_masked": "622202******6688",
         "amount": "320.50",
         "txn_time": "2026-11-25T15:10:00+08:00",
-        "card_masked": "622202******6688",
         "response_code": "00",
         "terminal_status": "completed",
         "reversal_status": "none",
-        "settlement_status": "pending",
+        "settlement_status": "unsettled",
         "settlement_date": None,
-        "terminal_no": "10020001",
+        "original_ref_no": None,
     }
     return txn | overrides
+
+
+TERMINAL = {
+    "terminal_no": "10020001",
+    "model": "新大陆 ME31",
+    "software_version": "3.2.1",
+    "last_online_at": "2026-11-25T15:30:00+08:00",
+    "network_type": "4G",
+    "latest_software_version": "3.4.0",
+}
+# What a diagnosis carries about the terminal (no latest version: that is the terminals answer).
+HEALTH = {key: value for key, value in TERMINAL.items() if key != "latest_software_version"}
 
 
 def _diagnosis(
@@ -74,18 +118,9 @@ def _diagnosis(
         "next_steps": next_steps,
         "needs_human": needs_human,
         "details": details or {},
-        "terminals": [TERMINAL],
+        "terminals": [HEALTH],
     }
 
-
-TERMINAL = {
-    "terminal_no": "10020001",
-    "model": "新大陆 ME31",
-    "software_version": "3.2.1",
-    "last_online_at": "2026-11-25T15:30:00+08:00",
-    "network_type": "4G",
-    "latest_software_version": "3.4.0",
-}
 
 CANNED_BY_REF: dict[str, dict[str, Any]] = {
     "612300000001": _diagnosis(
@@ -145,8 +180,13 @@ CANNED_BY_REF: dict[str, dict[str, Any]] = {
     "612300000010": _diagnosis(
         "duplicate_charge",
         [
-            _txn("612300000010", settlement_status="settled"),
-            _txn("612300000110", trace_no="000111", settlement_status="settled"),
+            _txn("612300000010", settlement_status="settled", settlement_date="2026-11-24"),
+            _txn(
+                "612300000110",
+                trace_no="000111",
+                settlement_status="settled",
+                settlement_date="2026-11-24",
+            ),
         ],
         ["refund_extra", "escalate"],
         needs_human=True,
@@ -185,24 +225,149 @@ def diagnosis_for(query: dict[str, Any]) -> dict[str, Any]:
     return AMBIGUOUS
 
 
-class FakeDropDeskService:
-    """In-memory service that records what the actions asked for."""
+class UnknownSession(ServiceError):
+    """The real service answers HTTP 404 for a session it does not know."""
 
-    def __init__(self) -> None:
+
+class FakeDropDeskService:
+    """In-memory service that checks the contract and records what the actions asked for."""
+
+    def __init__(
+        self,
+        sessions: dict[str, str] | None = None,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: NOW,
+        offline: bool = False,
+        any_session: bool = False,
+    ) -> None:
+        self.sessions = dict(sessions if sessions is not None else {"chat-1": MERCHANT})
+        self.clock, self.offline, self.any_session = clock, offline, any_session
         self.diagnoses: list[tuple[str, dict[str, Any]]] = []
         self.escalations: list[tuple[str, str]] = []
-        self._tickets = itertools.count(1)
+        self.ticket_lookups: list[tuple[str, str | None]] = []
+        self.tickets: list[dict[str, Any]] = []  # oldest first, with "merchant" and "session"
+
+    # --- what tests set up ---------------------------------------------------------------
+
+    def open_session(self, session_id: str, merchant: str = MERCHANT) -> None:
+        """Let the fake know a chat session, as the service knows sessions opened by chat."""
+        self.sessions[session_id] = merchant
+
+    def add_ticket(
+        self,
+        *,
+        merchant: str = MERCHANT,
+        session: str = "earlier-chat",
+        status: str = "new",
+        assignee: str | None = None,
+        created_at: dt.datetime | None = None,
+        updated_at: dt.datetime | None = None,
+        last_update: str | None = None,
+    ) -> dict[str, Any]:
+        """File a ticket as if an earlier conversation (or an agent) had."""
+        created = created_at or self.clock()
+        ticket = {
+            "ticket_no": self._next_ticket_no(created),
+            "merchant": merchant,
+            "session": session,
+            "status": status,
+            "assignee": assignee,
+            "created_at": created,
+            "updated_at": updated_at or created,
+            "last_update": last_update,
+        }
+        self.tickets.append(ticket)
+        return ticket
+
+    # --- the contract ----------------------------------------------------------------------
+
+    def _merchant_of(self, session_id: str) -> str:
+        if session_id in self.sessions:
+            return self.sessions[session_id]
+        if self.any_session:
+            return self.sessions.setdefault(session_id, MERCHANT)
+        raise UnknownSession(f"HTTP 404: unknown session {session_id!r}")
 
     async def diagnose(self, session_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        self._merchant_of(session_id)
+        check_request("diagnose", query)
         self.diagnoses.append((session_id, query))
-        return diagnosis_for(query)
+        answer = diagnosis_for(query)
+        check_response("diagnose", answer)
+        return answer
 
     async def escalate(self, session_id: str, reason: str) -> dict[str, Any]:
+        merchant = self._merchant_of(session_id)
+        check_request("escalate", {"reason": reason})
         self.escalations.append((session_id, reason))
-        return {"ticket_no": f"T{next(self._tickets):06d}", "status": "queued"}
+        ticket = next((t for t in self.tickets if t["session"] == session_id), None)
+        if ticket is None:
+            ticket = self.add_ticket(merchant=merchant, session=session_id)
+        else:  # the service reopens the session's ticket and queues the session again
+            ticket.update(status="new", assignee=None, updated_at=self.clock(), last_update=None)
+        position = self._queue_position(ticket)
+        answer = {
+            "ticket_no": ticket["ticket_no"],
+            "status": ticket["status"],
+            "priority": 2,
+            "queue_position": position,
+            "expected_wait_minutes": position * MINUTES_PER_PLACE,
+            "offline": self.offline,
+            "next_opening": self._next_opening().isoformat() if self.offline else None,
+        }
+        check_response("escalate", answer)
+        return answer
+
+    async def tickets(self, session_id: str, ticket_no: str | None = None) -> list[dict[str, Any]]:
+        merchant = self._merchant_of(session_id)
+        check_request("tickets", {"ticket_no": ticket_no} if ticket_no is not None else {})
+        self.ticket_lookups.append((session_id, ticket_no))
+        wanted = (ticket_no or "").strip().upper()
+        own = [
+            t
+            for t in reversed(self.tickets)
+            if t["merchant"] == merchant and (not wanted or t["ticket_no"] == wanted)
+        ]
+        answer = [self._progress(t) for t in own[:MAX_TICKETS]]
+        check_response("tickets", answer)
+        return answer
 
     async def terminals(self, session_id: str) -> list[dict[str, Any]]:
-        return [TERMINAL]
+        self._merchant_of(session_id)
+        answer = [TERMINAL]
+        check_response("terminals", answer)
+        return answer
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _next_ticket_no(self, when: dt.datetime) -> str:
+        day = f"{when.astimezone(shanghai()):%Y%m%d}"
+        same_day = sum(t["ticket_no"].startswith(f"DD-{day}-") for t in self.tickets)
+        return f"DD-{day}-{same_day + 1:04d}"
+
+    def _queue_position(self, ticket: dict[str, Any]) -> int:
+        waiting = [t for t in self.tickets if t["status"] == "new"]
+        waiting.sort(key=lambda t: t["updated_at"])
+        return waiting.index(ticket) + 1
+
+    def _next_opening(self) -> dt.datetime:
+        local = self.clock().astimezone(shanghai())
+        opening = dt.datetime.combine(local.date(), OPENING, tzinfo=shanghai())
+        return opening if opening > local else opening + dt.timedelta(days=1)
+
+    def _progress(self, ticket: dict[str, Any]) -> dict[str, Any]:
+        # The service's last_update is the text of the ticket's latest event.
+        texts = vocabulary.ticket_statuses()
+        status = ticket["status"]
+        return {
+            "ticket_no": ticket["ticket_no"],
+            "status": status,
+            "assignee": ticket["assignee"],
+            "created_at": ticket["created_at"].isoformat(),
+            "updated_at": ticket["updated_at"].isoformat(),
+            "last_update": ticket["last_update"] or texts.get(status, status),
+            "queue_position": self._queue_position(ticket) if status == "new" else None,
+        }
 
 
 class BrokenDropDeskService:
@@ -214,39 +379,74 @@ class BrokenDropDeskService:
     async def escalate(self, session_id: str, reason: str) -> dict[str, Any]:
         raise ServiceError("down")
 
+    async def tickets(self, session_id: str, ticket_no: str | None = None) -> list[dict[str, Any]]:
+        raise ServiceError("down")
+
     async def terminals(self, session_id: str) -> list[dict[str, Any]]:
         raise ServiceError("down")
 
 
-def make_app() -> web.Application:
+# --- over HTTP ---------------------------------------------------------------------------
+
+
+def _error(status: int, detail: str) -> web.Response:
+    return web.json_response({"detail": detail}, status=status)
+
+
+def make_app(fake: FakeDropDeskService | None = None) -> web.Application:
     """Build the aiohttp app serving the internal API contract."""
-    fake = FakeDropDeskService()
+    fake = fake if fake is not None else FakeDropDeskService()
 
     @web.middleware
-    async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def speak_the_contract(request: web.Request, handler: Any) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return web.json_response({"detail": "unauthorised"}, status=401)
-        response: web.StreamResponse = await handler(request)
+            return _error(401, "internal token missing or wrong")
+        try:
+            response: web.StreamResponse = await handler(request)
+        except UnknownSession:
+            return _error(404, "会话不存在")
+        except ContractViolation as exc:
+            # The caller broke the contract (422, as the real service), or the fake did (500).
+            return _error(422 if exc.part == "request" else 500, str(exc))
         return response
 
+    async def body_of(request: web.Request) -> Any:
+        try:
+            return await request.json()
+        except json.JSONDecodeError as exc:
+            raise ContractViolation(request.path, "request", f"not JSON: {exc}") from exc
+
     async def diagnoses(request: web.Request) -> web.Response:
-        query = await request.json()
-        if query.get("order_ref") == BROKEN_REF:
-            return web.json_response({"detail": "boom"}, status=500)
+        query = await body_of(request)
+        if isinstance(query, dict) and query.get("order_ref") == BROKEN_REF:
+            return _error(500, "boom")
         return web.json_response(await fake.diagnose(request.match_info["sid"], query))
 
     async def escalations(request: web.Request) -> web.Response:
-        body = await request.json()
-        return web.json_response(await fake.escalate(request.match_info["sid"], body["reason"]))
+        body = await body_of(request)
+        fake._merchant_of(request.match_info["sid"])
+        check_request("escalate", body)
+        reason = body.get("reason", "merchant_request")
+        return web.json_response(await fake.escalate(request.match_info["sid"], reason))
+
+    async def tickets(request: web.Request) -> web.Response:
+        ticket_no = request.query.get("ticket_no")
+        return web.json_response(await fake.tickets(request.match_info["sid"], ticket_no))
 
     async def terminals(request: web.Request) -> web.Response:
         return web.json_response(await fake.terminals(request.match_info["sid"]))
 
-    app = web.Application(middlewares=[require_token])
+    async def open_session(request: web.Request) -> web.Response:
+        fake.open_session(request.match_info["sid"], request.query.get("merchant", MERCHANT))
+        return web.json_response({"session_id": request.match_info["sid"]}, status=201)
+
+    app = web.Application(middlewares=[speak_the_contract])
     base = "/internal/v1/sessions/{sid}"
     app.router.add_post(f"{base}/diagnoses", diagnoses)
     app.router.add_post(f"{base}/escalations", escalations)
+    app.router.add_get(f"{base}/tickets", tickets)
     app.router.add_get(f"{base}/terminals", terminals)
+    app.router.add_post("/fake/sessions/{sid}", open_session)  # not in the real service
     return app
 
 
@@ -254,8 +454,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--session", action="append", default=[], help="a known session id")
+    parser.add_argument("--any-session", action="store_true", help="know every session id")
+    parser.add_argument("--offline", action="store_true", help="escalate outside opening hours")
     args = parser.parse_args()
-    web.run_app(make_app(), host=args.host, port=args.port)
+    fake = FakeDropDeskService(
+        {"chat-1": MERCHANT} | dict.fromkeys(args.session, MERCHANT),
+        clock=lambda: dt.datetime.now(shanghai()),
+        offline=args.offline,
+        any_session=args.any_session,
+    )
+    web.run_app(make_app(fake), host=args.host, port=args.port)
 
 
 if __name__ == "__main__":
