@@ -11,6 +11,10 @@ ENV RASA_TELEMETRY_ENABLED=false PYTHONPATH=/app
 # Train at build time so every replica serves the same model.
 RUN rasa train --config bot/config.yml --domain bot/domain.yml --data data --out models \
       --fixed-model-name dropdesk
-# bot.server is `rasa` with our runtime fixes installed (bot/remote_actions.py).
-CMD ["python", "-m", "bot.server", "run", "--enable-api", "--model", "models/dropdesk.tar.gz", \
-     "--endpoints", "docker/endpoints.yml", "--credentials", "bot/credentials.yml"]
+# bot.server is `rasa` with our runtime fixes installed (bot/remote_actions.py). Rasa's HTTP
+# API (the service resets trackers on hand-back) needs DROPDESK_RASA_TOKEN; without it Rasa
+# does not start, rather than serve an open API.
+CMD ["sh", "-c", "exec python -m bot.server run --enable-api \
+      --auth-token \"${DROPDESK_RASA_TOKEN:?set DROPDESK_RASA_TOKEN}\" \
+      --model models/dropdesk.tar.gz --endpoints docker/endpoints.yml \
+      --credentials bot/credentials.yml"]

@@ -96,7 +96,10 @@ class Settings(BaseSettings):
     def opening_hours(self) -> tuple[dt.time, dt.time]:
         """The agents' working hours, from DROPDESK_WORKING_HOURS ("09:00-21:00")."""
         try:
-            start, end = (dt.time.fromisoformat(p.strip()) for p in self.working_hours.split("-"))
+            first, last = (p.strip() for p in self.working_hours.split("-"))
+            start = dt.time.fromisoformat(first)
+            # "24:00" closes at the end of the day (round the clock: 00:00-24:00).
+            end = dt.time.max if last == "24:00" else dt.time.fromisoformat(last)
         except ValueError as exc:
             raise ValueError("DROPDESK_WORKING_HOURS must look like 09:00-21:00") from exc
         if start >= end:

@@ -31,6 +31,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     extra_env = {
         "DROPDESK_UPLOAD_DIR": str(workdir / "uploads"),
         "DROPDESK_ALLOWED_ORIGINS": f"http://127.0.0.1:{ALLOWED_SHOP_PORT}",
+        # Agents on duty whenever the suite runs (the off-hours answer has its own test).
+        "DROPDESK_WORKING_HOURS": "00:00-24:00",
     }
     with local_stack(workdir, Path(MODEL).resolve(), BOT_VENV, extra_env=extra_env) as s:
         yield s

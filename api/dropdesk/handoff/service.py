@@ -236,56 +236,50 @@ def _open_ticket(db_session: Session, session_id: str) -> Ticket:
     return ticket
 
 
-def claim(*, db_session: Session, session_id: str, agent: Agent, now: dt.datetime) -> Ticket:
-    """Take a queued session; exactly one of two agents claiming at once succeeds."""
+def _change_hands(
+    *,
+    db_session: Session,
+    session_id: str,
+    allowed_from: Sequence[SessionStatus],
+    to: SessionStatus,
+    ticket_to: TicketStatus,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+    assignee_id: int | None,
+    where: Sequence[ColumnElement[bool]] = (),
+    **values: Any,
+) -> Ticket:
+    """Move the session and its open ticket together, to the same assignee."""
     transition(
-        db_session=db_session,
-        session_id=session_id,
-        allowed_from=(SessionStatus.QUEUED,),
-        to=SessionStatus.AGENT,
-        actor=actor_of(agent),
-        reason="claim",
-        now=now,
-        assignee_id=agent.id,
-        merchant_waiting_since=now,
-    )
+        db_session=db_session, session_id=session_id, allowed_from=allowed_from, to=to,
+        actor=actor, reason=reason, now=now, where=where, assignee_id=assignee_id, **values,
+    )  # fmt: skip
     ticket = _open_ticket(db_session, session_id)
     ticket_service.move(
-        db_session=db_session,
-        ticket=ticket,
-        to=TicketStatus.ASSIGNED,
-        actor=actor_of(agent),
-        now=now,
-        assignee_id=agent.id,
-    )
+        db_session=db_session, ticket=ticket, to=ticket_to, actor=actor, now=now, note=reason,
+        assignee_id=assignee_id,
+    )  # fmt: skip
     return ticket
+
+
+def claim(*, db_session: Session, session_id: str, agent: Agent, now: dt.datetime) -> Ticket:
+    """Take a queued session; exactly one of two agents claiming at once succeeds."""
+    return _change_hands(
+        db_session=db_session, session_id=session_id, allowed_from=(SessionStatus.QUEUED,),
+        to=SessionStatus.AGENT, ticket_to=TicketStatus.ASSIGNED, actor=actor_of(agent),
+        reason="claim", now=now, assignee_id=agent.id, merchant_waiting_since=now,
+    )  # fmt: skip
 
 
 def release(*, db_session: Session, session_id: str, agent: Agent, now: dt.datetime) -> Ticket:
     """Put a held session back in the queue (it keeps its place by its first queue time)."""
-    transition(
-        db_session=db_session,
-        session_id=session_id,
-        allowed_from=(SessionStatus.AGENT,),
-        to=SessionStatus.QUEUED,
-        actor=actor_of(agent),
-        reason="release",
-        now=now,
-        where=_held_by(agent),
-        assignee_id=None,
+    return _change_hands(
+        db_session=db_session, session_id=session_id, allowed_from=(SessionStatus.AGENT,),
+        to=SessionStatus.QUEUED, ticket_to=TicketStatus.NEW, actor=actor_of(agent),
+        reason="release", now=now, where=_held_by(agent), assignee_id=None,
         merchant_waiting_since=None,
-    )
-    ticket = _open_ticket(db_session, session_id)
-    ticket_service.move(
-        db_session=db_session,
-        ticket=ticket,
-        to=TicketStatus.NEW,
-        actor=actor_of(agent),
-        now=now,
-        note="release",
-        assignee_id=None,
-    )
-    return ticket
+    )  # fmt: skip
 
 
 def reassign(
@@ -297,27 +291,13 @@ def reassign(
     target = db_session.scalar(select(Agent).where(Agent.name == to_agent, Agent.active))
     if target is None:
         raise NotFoundError(messages.UNKNOWN_AGENT)
-    transition(
-        db_session=db_session,
-        session_id=session_id,
-        allowed_from=(SessionStatus.QUEUED, SessionStatus.AGENT),
-        to=SessionStatus.AGENT,
-        actor=actor_of(supervisor),
-        reason=f"reassign:{target.name}",
-        now=now,
-        assignee_id=target.id,
+    ticket = _change_hands(
+        db_session=db_session, session_id=session_id,
+        allowed_from=(SessionStatus.QUEUED, SessionStatus.AGENT), to=SessionStatus.AGENT,
+        ticket_to=TicketStatus.ASSIGNED, actor=actor_of(supervisor),
+        reason=f"reassign:{target.name}", now=now, assignee_id=target.id,
         merchant_waiting_since=now,
-    )
-    ticket = _open_ticket(db_session, session_id)
-    ticket_service.move(
-        db_session=db_session,
-        ticket=ticket,
-        to=TicketStatus.ASSIGNED,
-        actor=actor_of(supervisor),
-        now=now,
-        note=f"reassign to {target.name}",
-        assignee_id=target.id,
-    )
+    )  # fmt: skip
     return ticket, target
 
 
@@ -475,26 +455,9 @@ def requeue_silent(
 ) -> Ticket:
     """Back to the queue after the agent's silence (raises ConflictError if they spoke since)."""
     cutoff = now - dt.timedelta(minutes=settings.agent_silence_minutes)
-    transition(
-        db_session=db_session,
-        session_id=session_id,
-        allowed_from=(SessionStatus.AGENT,),
-        to=SessionStatus.QUEUED,
-        actor="system",
-        reason="agent_silent",
-        now=now,
-        where=[ChatSession.merchant_waiting_since <= cutoff],
-        assignee_id=None,
-        merchant_waiting_since=None,
-    )
-    ticket = _open_ticket(db_session, session_id)
-    ticket_service.move(
-        db_session=db_session,
-        ticket=ticket,
-        to=TicketStatus.NEW,
-        actor="system",
-        now=now,
-        note="agent_silent",
-        assignee_id=None,
-    )
-    return ticket
+    return _change_hands(
+        db_session=db_session, session_id=session_id, allowed_from=(SessionStatus.AGENT,),
+        to=SessionStatus.QUEUED, ticket_to=TicketStatus.NEW, actor="system",
+        reason="agent_silent", now=now, where=[ChatSession.merchant_waiting_since <= cutoff],
+        assignee_id=None, merchant_waiting_since=None,
+    )  # fmt: skip
