@@ -15,10 +15,8 @@ from sqlalchemy.orm import Session
 from dropdesk.attachment.image import ImageRejectedError, inspect
 from dropdesk.config import Settings
 from dropdesk.ticket.models import Ticket
+from tests.api.conftest import auth, open_session
 from tests.api.factories import MERCHANT_B
-from tests.api.test_chat_api import auth, client, open_session, rasa
-
-__all__ = ["client", "rasa"]  # fixtures used by the tests below
 
 
 def png(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (11, 92, 173)) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,10 +13,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from dropdesk.config import Settings
 from dropdesk.widget import live
+from tests.api.conftest import auth, open_session
 from tests.api.factories import MERCHANT_A, MERCHANT_B
-from tests.api.test_chat_api import auth, client, open_session, rasa
-
-__all__ = ["client", "rasa"]  # fixtures used by the tests below
+from tests.api.handoff_helpers import make_agent
 
 EMBEDDER = "https://shop.example.com"
 
@@ -111,3 +111,27 @@ def test_allowed_and_same_origins_connect(client: TestClient, settings: Settings
     with client.websocket_connect(f"/api/v1/sessions/{sid}/live", headers=headers) as ws:
         ws.send_json({"type": "auth", "token": token(settings)})
         assert ws.receive_json()["type"] == "ready"
+
+
+def test_agent_messages_arrive_live_and_notes_never(
+    client: TestClient, settings: Settings, ready: tuple[Any, str]
+) -> None:
+    ws, sid = ready
+    client.post(f"/internal/v1/sessions/{sid}/escalations", json={"reason": "merchant_request"},
+                headers={"Authorization": f"Bearer {settings.internal_token}"})  # fmt: skip
+    alice = make_agent(settings, "alice")
+    agent = {"Authorization": alice}
+    assert client.post(f"/api/v1/agent/sessions/{sid}/claim", headers=agent).status_code == 200
+    client.post(f"/api/v1/agent/sessions/{sid}/notes", json={"text": "NOTE-SECRET"}, headers=agent)
+    client.post(f"/api/v1/agent/sessions/{sid}/messages", json={"text": "您好"}, headers=agent)
+    ws.send_json({"type": "ping"})
+    frames = []
+    while (frame := ws.receive_json()) != {"type": "pong"}:
+        frames.append(frame)
+    assert not any("NOTE-SECRET" in json.dumps(f, ensure_ascii=False) for f in frames)
+    joined = [f for f in frames if f["type"] == "status"]
+    assert [(f["status"], f.get("agent")) for f in joined] == [("agent", "alice")]
+    said = [f["message"] for f in frames if f["type"] == "message"]
+    assert said[-1]["sender"] == "agent" and said[-1]["text"] == "您好"
+    assert said[-1]["agent"] == "alice"
+    assert any(m["sender"] == "system" and "已接入" in m["text"] for m in said)
