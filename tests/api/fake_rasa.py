@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from dropdesk.devrun import free_port
+from dropdesk.devrun import serve_in_thread as serve
 
 __all__ = ["FakeRasa", "free_port", "serve"]
 
@@ -57,19 +53,3 @@ class FakeRasa:
                  "buttons": [{"title": "解决了", "payload": "/affirm"}]},
             ]  # fmt: skip
             return {"messages": messages, "slots": self.slots.get(sender, {})}
-
-
-@contextmanager
-def serve(app: Any, port: int) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on 127.0.0.1:port in a thread."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)

@@ -134,47 +134,50 @@ def expected_wait_minutes(settings: Settings, position: int) -> int:
 
 def queue(*, db_session: Session, now: dt.datetime, limit: int = 2000) -> list[QueueEntry]:
     """Sessions waiting for or held by a person: queued first, by priority then wait."""
+    # Columns, not entities: a ticket's evidence (transcript included) is never loaded here.
     rows = db_session.execute(
-        select(ChatSession, Ticket, Merchant, Agent.name, DiagnosisRecord.code)
+        select(
+            ChatSession.id,
+            ChatSession.status,
+            ChatSession.channel,
+            ChatSession.queued_at,
+            Ticket.ticket_no,
+            Ticket.priority,
+            Ticket.amount_fen,
+            Ticket.created_at,
+            Ticket.first_response_due_at,
+            Merchant.merchant_no,
+            Merchant.name.label("merchant"),
+            Agent.name.label("assignee"),
+            DiagnosisRecord.code,
+        )
         .join(Ticket, _open_ticket_join())
         .join(Merchant, Merchant.id == ChatSession.merchant_id)
         .outerjoin(Agent, Agent.id == ChatSession.assignee_id)
         .outerjoin(DiagnosisRecord, DiagnosisRecord.id == Ticket.diagnosis_id)
         .where(ChatSession.status.in_((SessionStatus.QUEUED, SessionStatus.AGENT)))
         .order_by(
-            (ChatSession.status != SessionStatus.QUEUED),
-            Ticket.priority,
-            ChatSession.queued_at,
+            (ChatSession.status != SessionStatus.QUEUED), Ticket.priority, ChatSession.queued_at
         )
         .limit(limit)
     ).all()
-    entries = []
-    for chat, ticket, merchant, assignee, code in rows:
-        since = chat.queued_at or ticket.created_at
-        said = ticket.evidence.get("merchant_said") or {}
-        entries.append(
-            QueueEntry(
-                session_id=chat.id,
-                ticket_no=ticket.ticket_no,
-                status=chat.status,
-                priority=ticket.priority,
-                waiting_seconds=max(0, int((now - since).total_seconds())),
-                merchant_no=merchant.merchant_no,
-                merchant_name=merchant.name,
-                channel=chat.channel,
-                drop_code=code,
-                amount=_amount_text(said.get("amount"), chat.amount_fen),
-                assignee=assignee,
-                first_response_due_at=ticket.first_response_due_at.astimezone(SHANGHAI),
-            )
+    return [
+        QueueEntry(
+            session_id=row.id,
+            ticket_no=row.ticket_no,
+            status=row.status,
+            priority=row.priority,
+            waiting_seconds=max(0, int((now - (row.queued_at or row.created_at)).total_seconds())),
+            merchant_no=row.merchant_no,
+            merchant_name=row.merchant,
+            channel=row.channel,
+            drop_code=row.code,
+            amount=f"{Decimal(row.amount_fen) / 100:.2f}" if row.amount_fen is not None else None,
+            assignee=row.assignee,
+            first_response_due_at=row.first_response_due_at.astimezone(SHANGHAI),
         )
-    return entries
-
-
-def _amount_text(said: object, amount_fen: int | None) -> str | None:
-    if said:
-        return f"{Decimal(str(said)):.2f}"
-    return f"{Decimal(amount_fen) / 100:.2f}" if amount_fen is not None else None
+        for row in rows
+    ]
 
 
 # --- the bot hands over -------------------------------------------------------------------------

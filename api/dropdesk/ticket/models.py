@@ -7,7 +7,7 @@ import enum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dropdesk.database.core import Base, UTCDateTime
@@ -65,6 +65,7 @@ class Ticket(Base):
     reason: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=TicketStatus.NEW)
     priority: Mapped[int] = mapped_column(Integer, default=3)  # 1 high, 2 normal, 3 low
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)  # the amount escalated with
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     first_response_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -92,6 +92,7 @@ def open_ticket(
         reason=reason,
         status=TicketStatus.NEW,
         priority=priority(record.code if record else None, amount_fen),
+        amount_fen=amount_fen,
         evidence=evidence(db_session=db_session, chat=chat, record=record),
         first_response_due_at=now + dt.timedelta(minutes=settings.first_response_minutes),
         created_at=now,

@@ -173,6 +173,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("diagnosis_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="3"))
         batch_op.add_column(sa.Column("assignee_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("amount_fen", sa.BigInteger(), nullable=True))
         batch_op.add_column(
             sa.Column("first_response_due_at", dropdesk.database.core.UTCDateTime(), nullable=True)
         )
@@ -314,6 +315,7 @@ def downgrade() -> None:
         batch_op.drop_column("resolution")
         batch_op.drop_column("first_response_at")
         batch_op.drop_column("first_response_due_at")
+        batch_op.drop_column("amount_fen")
         batch_op.drop_column("assignee_id")
         batch_op.drop_column("priority")
         batch_op.drop_column("diagnosis_id")
