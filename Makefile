@@ -31,7 +31,7 @@ help:
 	@echo "make run    set up both runtimes, migrate, seed the demo store, train if stale, start all"
 	@echo "make test   run the whole test suite (service, actions, stories, end to end)"
 	@echo "make eval   NLU cross-validation and the held-out set"
-	@echo "make bench  import and diagnosis benchmarks"
+	@echo "make bench  import, diagnosis, handoff and per-turn benchmarks"
 
 setup: setup-service setup-bot
 

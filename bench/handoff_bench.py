@@ -177,11 +177,11 @@ def main() -> None:
                 "GET /console (queue page)": time_gets(console, "/console", args.rounds),
                 "GET /console/queue/rows (live swap)": time_gets(
                     console, "/console/queue/rows", args.rounds
-                ),  # fmt: skip
+                ),
             }
             queue_len = len(api.get("/api/v1/agent/queue").json())
             print(f"\nqueue reads, {queue_len} sessions waiting, {args.rounds} rounds each:")
-            base50, base95 = percentiles(rows["GET /healthz (baseline)"][0])
+            _, base95 = percentiles(rows["GET /healthz (baseline)"][0])
             for name, (timings, size) in rows.items():
                 p50, p95 = percentiles(timings)
                 print(f"  {name:38s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
