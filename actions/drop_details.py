@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from actions.normalise import (
+    only_in_tickets,
     parse_amount,
     parse_card_last4,
     parse_reference,
     parse_time,
-    ticket_numbers,
 )
 from actions.normalise.timewindow import shanghai
 
@@ -71,9 +71,12 @@ def retracted(text: str) -> list[str]:
 
 
 def asserted(value: Any, text: str) -> list[str]:
-    """The slot's candidate values minus those the merchant took back."""
+    """The slot's candidate values minus those the merchant took back.
+
+    What the NLU took from a ticket number (DD-20261203-0007, 工单号…) was never said either.
+    """
     taken_back = retracted(text)
-    return [v for v in candidates(value) if v not in taken_back]
+    return [v for v in candidates(value) if v not in taken_back and not only_in_tickets(v, text)]
 
 
 def _heard(value: Any, text: str) -> tuple[list[str], str]:
@@ -84,9 +87,6 @@ def _heard(value: Any, text: str) -> tuple[list[str], str]:
 def order_ref(value: Any, text: str) -> str | None:
     """Return a normalised reference, "unknown", or None when nothing usable was said."""
     values, text = _heard(value, text)
-    # A piece of a ticket number (DD-20261203-0007) the NLU took for a reference is none.
-    tickets = ticket_numbers(text)
-    values = [v for v in values if not any(v.upper() in t for t in tickets)]
     if UNKNOWN_REF in values:
         return UNKNOWN_REF
     if any(v in text for v in values) or not values:

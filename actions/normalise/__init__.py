@@ -4,6 +4,7 @@ from .amount import parse_amount
 from .reference import (
     Reference,
     RefKind,
+    only_in_tickets,
     parse_card_last4,
     parse_reference,
     parse_ticket_no,
@@ -16,6 +17,7 @@ __all__ = [
     "RefKind",
     "Reference",
     "TimeWindow",
+    "only_in_tickets",
     "parse_amount",
     "parse_card_last4",
     "parse_reference",

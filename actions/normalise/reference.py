@@ -91,6 +91,12 @@ def _mask_tickets(norm: str) -> str:
     return norm
 
 
+def only_in_tickets(value: str, text: str) -> bool:
+    """Tell whether the value occurs in the text, but only inside ticket numbers (or 工单号…)."""
+    needle, norm = _normalise(value).strip(), _normalise(text)
+    return bool(needle) and needle in norm and needle not in _mask_tickets(norm)
+
+
 def _fit(groups: list[str], kind: RefKind) -> str | None:
     """Join leading groups (1234 5678 9012) into the longest value that fits the kind."""
     joined = ""

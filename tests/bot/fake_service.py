@@ -245,7 +245,8 @@ class FakeDropDeskService:
         self.diagnoses: list[tuple[str, dict[str, Any]]] = []
         self.escalations: list[tuple[str, str]] = []
         self.ticket_lookups: list[tuple[str, str | None]] = []
-        self.tickets: list[dict[str, Any]] = []  # oldest first, with "merchant" and "session"
+        # Every ticket filed, oldest first, with its "merchant" and "session".
+        self.filed: list[dict[str, Any]] = []
 
     # --- what tests set up ---------------------------------------------------------------
 
@@ -276,7 +277,7 @@ class FakeDropDeskService:
             "updated_at": updated_at or created,
             "last_update": last_update,
         }
-        self.tickets.append(ticket)
+        self.filed.append(ticket)
         return ticket
 
     # --- the contract ----------------------------------------------------------------------
@@ -300,7 +301,7 @@ class FakeDropDeskService:
         merchant = self._merchant_of(session_id)
         check_request("escalate", {"reason": reason})
         self.escalations.append((session_id, reason))
-        ticket = next((t for t in self.tickets if t["session"] == session_id), None)
+        ticket = next((t for t in self.filed if t["session"] == session_id), None)
         if ticket is None:
             ticket = self.add_ticket(merchant=merchant, session=session_id)
         else:  # the service reopens the session's ticket and queues the session again
@@ -325,7 +326,7 @@ class FakeDropDeskService:
         wanted = (ticket_no or "").strip().upper()
         own = [
             t
-            for t in reversed(self.tickets)
+            for t in reversed(self.filed)
             if t["merchant"] == merchant and (not wanted or t["ticket_no"] == wanted)
         ]
         answer = [self._progress(t) for t in own[:MAX_TICKETS]]
@@ -342,11 +343,11 @@ class FakeDropDeskService:
 
     def _next_ticket_no(self, when: dt.datetime) -> str:
         day = f"{when.astimezone(shanghai()):%Y%m%d}"
-        same_day = sum(t["ticket_no"].startswith(f"DD-{day}-") for t in self.tickets)
+        same_day = sum(t["ticket_no"].startswith(f"DD-{day}-") for t in self.filed)
         return f"DD-{day}-{same_day + 1:04d}"
 
     def _queue_position(self, ticket: dict[str, Any]) -> int:
-        waiting = [t for t in self.tickets if t["status"] == "new"]
+        waiting = [t for t in self.filed if t["status"] == "new"]
         waiting.sort(key=lambda t: t["updated_at"])
         return waiting.index(ticket) + 1
 

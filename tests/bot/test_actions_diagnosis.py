@@ -27,12 +27,14 @@ def fake() -> Any:
     service_client.use_service(None)
 
 
-def run(ref: str | None, **slots: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def run(
+    ref: str | None, sender_id: str = "chat-1", **slots: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     action = ActionDiagnose()
     action.clock = staticmethod(lambda: NOW)  # type: ignore[method-assign]
     dispatcher = CollectingDispatcher()
     values = {"order_ref": ref, "txn_time": WINDOW, "amount": "320.50"} | slots
-    tracker = make_tracker(slots=values, intent="inform")
+    tracker = make_tracker(slots=values, intent="inform", sender_id=sender_id)
     events = asyncio.run(action.run(dispatcher, tracker, {}))
     return dispatcher.messages, {e["name"]: e["value"] for e in events}
 
@@ -116,6 +118,15 @@ def test_service_down_apologises_without_crashing() -> None:
     finally:
         service_client.use_service(None)
     assert [m["response"] for m in messages] == ["utter_service_unavailable"]
+    assert slots["needs_human"] is False
+
+
+def test_an_unknown_session_apologises_like_the_service_being_down(
+    fake: FakeDropDeskService,
+) -> None:
+    messages, slots = run("612300000001", sender_id="chat-404")
+    assert [m["response"] for m in messages] == ["utter_service_unavailable"]
+    assert fake.diagnoses == []
     assert slots["needs_human"] is False
 
 

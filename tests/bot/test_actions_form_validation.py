@@ -307,3 +307,48 @@ def test_a_new_report_forgets_the_previous_transaction() -> None:
     assert slots["txn_time"] is None
     assert slots["amount"] is None
     assert slots["card_last4"] is None
+
+
+def test_a_ticket_question_in_the_form_fills_nothing() -> None:
+    """昨天 is when the ticket was opened, 20261203 part of its number: the form keeps waiting."""
+    text = "昨天转人工那个工单 DD-20261203-0007 有人管吗"
+    slots, responses = validate(
+        text=text,
+        intent="ask_ticket_status",
+        entities=[entity("order_ref", "20261203"), entity("txn_time", "昨天")],
+        candidates={"order_ref": "20261203", "txn_time": "昨天"},
+        slots={"requested_slot": "order_ref", "amount": "320.50"},
+        events=[{"event": "slot", "name": "amount", "value": "320.50"}],
+    )
+    assert slots.get("order_ref") is None
+    assert slots.get("txn_time") is None
+    assert slots.get("amount", "320.50") == "320.50"
+    assert "card_last4" not in slots
+    assert responses == []
+
+
+def test_the_same_words_as_a_drop_detail_still_count() -> None:
+    """Only the ticket question is skipped: the same time said as an answer fills the slot."""
+    slots, _ = validate(
+        text="昨天下午三点",
+        intent="inform",
+        entities=[entity("txn_time", "昨天下午三点")],
+        candidates={"txn_time": "昨天下午三点"},
+        slots={"requested_slot": "txn_time"},
+    )
+    assert slots["txn_time"] == "2026-11-24T15:00:00+08:00/2026-11-24T16:00:00+08:00"
+
+
+def test_a_ticket_number_taken_for_details_is_dropped_without_complaint() -> None:
+    """A full-width DD-… read as inform, its digits tagged: nothing to fill, no scolding."""
+    text = "ＤＤ－２０２６１２０３－０００７怎么样了"
+    slots, responses = validate(
+        active=False,
+        text=text,
+        intent="inform",
+        entities=[entity("amount", "２０２６１２０３"), entity("order_ref", "０００７")],
+        candidates={"amount": "２０２６１２０３", "order_ref": "０００７"},
+    )
+    assert slots.get("amount") is None and slots.get("order_ref") is None
+    assert "utter_invalid_amount" not in responses
+    assert "utter_invalid_order_ref" not in responses

@@ -10,7 +10,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.drop_details import retracted_spans
-from actions.normalise import parse_amount, parse_time
+from actions.normalise import parse_amount, parse_ticket_no, parse_time
 from actions.normalise.timewindow import shanghai
 from bot.components.tokenizer import DropDeskTokenizer
 
@@ -54,3 +54,42 @@ def test_a_value_taken_back_is_annotated_too(examples: list[Message]) -> None:
             if not any(e["start"] < end and start < e["end"] for e in entities):
                 unannotated.append((text, value))
     assert unannotated == []
+
+
+def test_ticket_numbers_are_annotated_as_ticket_no_only(examples: list[Message]) -> None:
+    """DIET learns DD-20261203-0007 as a ticket_no everywhere, never as an order_ref."""
+    wrong = []
+    for message in examples:
+        text = message.get("text")
+        for entity in message.get("entities"):
+            covers_ticket = parse_ticket_no(text[entity["start"] : entity["end"]]) is not None
+            if covers_ticket != (entity["entity"] == "ticket_no"):
+                wrong.append((text, entity["entity"], entity["value"]))
+    assert wrong == []
+
+
+def test_every_ticket_number_in_the_data_is_annotated() -> None:
+    data = load_data(str(ROOT / "data/nlu"))
+    missed = [
+        m.get("text")
+        for m in data.intent_examples
+        if parse_ticket_no(m.get("text"))
+        and not any(e["entity"] == "ticket_no" for e in m.get("entities") or [])
+    ]
+    assert missed == []
+
+
+@pytest.mark.parametrize("held_out", ["set_a.yml", "set_b.yml"])
+def test_ticket_questions_are_held_out_apart_from_training(held_out: str) -> None:
+    trained = {
+        m.get("text")
+        for m in load_data(str(ROOT / "data/nlu")).intent_examples
+        if m.get("intent") == "ask_ticket_status"
+    }
+    held = {
+        m.get("text")
+        for m in load_data(str(ROOT / "tests/bot/heldout" / held_out)).intent_examples
+        if m.get("intent") == "ask_ticket_status"
+    }
+    assert len(trained) >= 40 and len(held) >= 8
+    assert trained & held == set()

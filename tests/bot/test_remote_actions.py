@@ -1,11 +1,14 @@
-"""The compiled action-response validator judges answers exactly as Rasa's own check does."""
+"""The compiled action-response validator judges answers exactly as Rasa's own check does,
+and is installed only on the Rasa release it was written for."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jsonschema
 import pytest
+import rasa
 from rasa.core.actions.action import RemoteAction
 
 from bot import remote_actions
@@ -59,3 +62,17 @@ def test_install_replaces_rasas_check(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(jsonschema.ValidationError):
         action._validate_action_result(INVALID[0])
     assert RemoteAction._validate_action_result is remote_actions.validate_action_result
+
+
+@pytest.mark.parametrize("version", ["3.6.20", "3.7.0", "3.6.21rc1"])
+def test_install_refuses_another_rasa(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    original = RemoteAction._validate_action_result
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", original)
+    monkeypatch.setattr(rasa, "__version__", version)
+    with pytest.raises(RuntimeError, match=f"rasa {re.escape(version)} is installed"):
+        remote_actions.install()
+    assert RemoteAction._validate_action_result is original
+
+
+def test_written_for_the_installed_rasa() -> None:
+    assert rasa.__version__ == remote_actions.WRITTEN_FOR == "3.6.21"
