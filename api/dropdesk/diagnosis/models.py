@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dropdesk.database.core import Base, UTCDateTime
+from dropdesk.transaction.models import ReversalStatus, SettlementStatus, TerminalStatus, TxnType
 
 Amount = Annotated[
     Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")
@@ -85,7 +86,7 @@ class DiagnosisQuery(BaseModel):
 class TransactionRead(BaseModel):
     id: int
     terminal_no: str
-    txn_type: str
+    txn_type: TxnType
     order_no: str | None
     trace_no: str | None
     ref_no: str | None
@@ -95,9 +96,9 @@ class TransactionRead(BaseModel):
     amount: Amount
     txn_time: dt.datetime
     response_code: str | None
-    terminal_status: str
-    reversal_status: str
-    settlement_status: str
+    terminal_status: TerminalStatus
+    reversal_status: ReversalStatus
+    settlement_status: SettlementStatus
     settlement_date: dt.date | None
     original_ref_no: str | None
 

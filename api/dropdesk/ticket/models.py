@@ -107,7 +107,11 @@ class EscalationCreate(BaseModel):
 
 
 class TicketCreated(BaseModel):
-    """What the bot tells the merchant on escalation."""
+    """What the bot tells the merchant on escalation.
+
+    queue_position is 1 for the next session a person takes, and 0 when a person already has
+    the conversation (it was escalated again while an agent held it).
+    """
 
     ticket_no: str
     status: TicketStatus
