@@ -2,7 +2,7 @@
 
 1. The agent API's queue and the console's queue page (and its live-updated rows) with
    1,000 sessions waiting, beside /healthz on the same server as the baseline.
-2. A merchant's message to the agent's screen (the console's live channel, SSE) beside the
+2. A merchant's message to the agent's screen (the console's live WebSocket) beside the
    same message reaching the merchant's own widget (its WebSocket), both from one POST.
 
 Usage: python bench/handoff_bench.py [--waiting 1000] [--messages 200] [--pubsub memory://]
@@ -91,7 +91,7 @@ def time_gets(http: httpx.Client, path: str, rounds: int) -> tuple[list[float], 
         response = http.get(path)
         timings.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
-        size = len(response.content)
+        size = response.num_bytes_downloaded  # on the wire (gzip)
     return timings, size
 
 
@@ -103,17 +103,18 @@ async def live_latency(base: str, settings: Settings, session_id: str, merchant_
     ws_url = base.replace("http://", "ws://") + f"/api/v1/sessions/{session_id}/live"
     async with (
         websockets.connect(ws_url, origin=base) as ws,  # type: ignore[arg-type]
-        httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as agent,
         httpx.AsyncClient(
             base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}
         ) as merchant,  # fmt: skip
-        agent.stream("GET", f"/console/sessions/{session_id}/live") as sse,
+        websockets.connect(
+            base.replace("http://", "ws://") + f"/console/sessions/{session_id}/live",
+            origin=base,  # type: ignore[arg-type]
+            additional_headers={"Cookie": f"dropdesk_console={cookies['dropdesk_console']}"},
+        ) as console_ws,
     ):
         await ws.send(json.dumps({"type": "auth", "token": token}))
         assert json.loads(await ws.recv())["type"] == "ready"
-        lines = sse.aiter_lines()
-        while not (await anext(lines)).startswith("data:"):
-            pass  # the console's "ready" frame
+        assert json.loads(await console_ws.recv())["type"] == "ready"
 
         async def read_widget() -> None:
             async for raw in ws:
@@ -122,11 +123,10 @@ async def live_latency(base: str, settings: Settings, session_id: str, merchant_
                     arrived["widget"][frame["message"]["text"]] = time.perf_counter()
 
         async def read_console() -> None:
-            async for line in lines:
-                if line.startswith("data:"):
-                    frame = json.loads(line[5:])
-                    if frame.get("type") == "message":
-                        arrived["console"][frame["message"]["text"]] = time.perf_counter()
+            async for raw in console_ws:
+                frame = json.loads(raw)
+                if frame.get("type") == "message":
+                    arrived["console"][frame["message"]["text"]] = time.perf_counter()
 
         readers = [asyncio.create_task(read_widget()), asyncio.create_task(read_console())]
         sent: dict[str, float] = {}
@@ -185,7 +185,7 @@ def main() -> None:
             for name, (timings, size) in rows.items():
                 p50, p95 = percentiles(timings)
                 print(f"  {name:38s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
-                      f"{size / 1024:7.0f} KiB  p95 x{p95 / base95:6.1f} baseline")  # fmt: skip
+                      f"{size / 1024:7.0f} KiB gz  p95 x{p95 / base95:6.1f} baseline")  # fmt: skip
             # The last session: claimed, so merchant messages go to the agent, not the bot.
             api.post(f"/api/v1/agent/sessions/{live_session}/claim").raise_for_status()
             merchant_no = api.get(f"/api/v1/agent/sessions/{live_session}").json()["merchant"][
@@ -195,7 +195,7 @@ def main() -> None:
                                               console.cookies, args.messages))  # fmt: skip
         print(f"\nmerchant message -> screens, {args.messages} messages through one POST each:")
         labels = {"post": "POST answered (merchant)", "widget": "widget WebSocket (merchant)",
-                  "console": "console SSE (agent's screen)"}  # fmt: skip
+                  "console": "console WebSocket (agent)"}  # fmt: skip
         for key, label in labels.items():
             p50, p95 = percentiles(result[key])
             print(f"  {label:30s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  "

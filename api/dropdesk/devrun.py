@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -54,7 +55,8 @@ def processes(
              "--model", str(model),
              "--port", rasa_port, "--interface", "127.0.0.1", "--endpoints", str(endpoints),
              "--credentials", "bot/credentials.yml"],
-            f"{settings.rasa_url}/status",
+            # Rasa answers /status only with the token it was started with.
+            f"{settings.rasa_url}/status?token={quote(settings.rasa_token, safe='')}",
         ),
         Process(
             "service",

@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 from dropdesk import errors
 from dropdesk.attachment.limits import RequestBodyLimits
 from dropdesk.attachment.views import router as attachment_router
 from dropdesk.card import install_log_masking
 from dropdesk.config import Settings, get_settings
+from dropdesk.console.views import router as console_router
 from dropdesk.conversation.delivery import Outbox
 from dropdesk.conversation.flows import Turns
 from dropdesk.conversation.internal_views import router as session_internal_router
@@ -66,10 +68,13 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
         max_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    # The console's queue of 1,000 rows is ~600 KiB of HTML and ~300 KiB of JSON: send it gzipped.
+    app.add_middleware(GZipMiddleware, minimum_size=4096)
     install_cors(app, settings)  # outermost, so refusals (413, 401) still carry CORS headers
     errors.install(app)
     routers = [health_router, diagnosis_router, session_internal_router, chat_router,
-               attachment_router, live_router, widget_router, agent_api_router]  # fmt: skip
+               attachment_router, live_router, widget_router, agent_api_router,
+               console_router]  # fmt: skip
     if settings.env != "production":
         routers.append(portal_router)
     for router in routers:

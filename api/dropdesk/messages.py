@@ -144,3 +144,76 @@ SESSION_STATUS_TEXT = {
 LOGIN_FAILED = "用户名或密码不对。"
 LOGIN_LOCKED = "登录失败次数太多，请 {minutes} 分钟后再试。"
 CSRF_FAILED = "页面已过期，请刷新后重试。"
+
+# --- the agent console: pages and action results (agents read these) ------------------------
+CONSOLE_TITLE = "DropDesk 客服工作台"
+DROP_CODE_TEXT = {
+    "declined": "主机拒绝",
+    "reversed": "已冲正/撤销",
+    "not_found": "查无交易",
+    "approved_not_printed": "成功未出单",
+    "settlement_pending": "待结算",
+    "settled": "已结算",
+    "settlement_delayed": "结算延迟",
+    "duplicate_charge": "重复扣款",
+    "reversal_failed": "冲正失败",
+    "ambiguous": "多笔待确认",
+}
+CHANNEL_TEXT = {"widget": "网页", "wechat": "微信", "api": "接口"}
+SENDER_TEXT = {"merchant": "商户", "bot": "机器人", "agent": "客服", "system": "系统"}
+TICKET_STATUS_TEXT = {
+    "new": "待接入",
+    "assigned": "处理中",
+    "waiting_merchant": "等商户回复",
+    "resolved": "已解决",
+    "closed": "已关闭",
+}
+ESCALATION_REASON_TEXT = {
+    "merchant_request": "商户要求转人工",
+    "needs_human": "需要人工核查",
+    "fallback": "机器人没听懂",
+    "not_solved": "商户说没解决",
+}
+CONSOLE_DONE = {
+    "claim": "已接入，可以回复商户了。",
+    "note": "备注已保存（商户看不到）。",
+    "release": "已放回队列。",
+    "reassign": "已转派给 {agent}。",
+    "handback": "已交还给机器人。",
+    "resolve": "工单 {ticket_no} 已解决，已请商户评价。",
+}
+CLAIMED_BY_OTHER = "{agent} 已经接入了这个会话。"
+CONSOLE_TEXT_EMPTY = "内容不能为空。"
+CONSOLE_TEXT_TOO_LONG = "内容太长了，请控制在 {limit} 字以内。"
+CONSOLE_BOT_UNAVAILABLE = "机器人暂时不可用，请稍后再试。"
+CONSOLE_NOT_FOUND = "会话不存在。"
+CONSOLE_INVALID = "提交的内容有误，请检查后重试。"
+LOGGED_OUT = "已退出登录。"
+# Canned replies: {商户名} {参考号} {金额} {工单号} are filled from the evidence and the ticket;
+# a placeholder with no value stays as it is, for the agent to complete.
+CANNED_REPLIES = {
+    "接入问候": "{商户名}您好，我是人工客服。已经看到您反馈的这笔 {金额} 元交易（参考号 {参考号}），正在帮您核查，请稍等。",
+    "先别重复收款": "在查清楚之前，请先不要让顾客重复付款。顾客如果已被扣款，这笔钱不会丢，核实后我马上告诉您怎么处理。",
+    "请发签购单": "麻烦您拍一下签购单或 POS 屏幕的照片发给我，再告诉我顾客卡号后四位，方便核对这笔 {金额} 元的交易。",
+    "已成功未出单": "已核实：参考号 {参考号} 这笔 {金额} 元交易已经成功，只是 POS 机没收到结果。钱会照常结算给您，给顾客补打签购单即可，不要重复收款。",
+    "重复扣款处理": "已确认顾客被重复扣款 {金额} 元。当天可以在 POS 上撤销多扣的一笔；过了当天我们会为您发起退货，3–5 个工作日原路退回顾客卡上。",
+    "已提交跟进": "这笔交易已提交清算部门核查，工单号 {工单号}。一般 1–3 个工作日有结果，有进展我们第一时间通知您。",
+    "处理完毕": "您的问题已处理好（工单号 {工单号}）。以后遇到掉单随时找我们，祝您生意兴隆！",
+}
+TXN_TYPE_TEXT = {"sale": "消费", "void": "撤销", "refund": "退货"}
+REVERSAL_STATUS_TEXT = {"none": "无", "reversed": "冲正成功", "failed": "冲正失败"}
+SETTLEMENT_STATUS_TEXT = {
+    "unsettled": "未结算",
+    "settled": "已结算",
+    "failed": "出款失败",
+    "held": "风控暂缓",
+}
+HISTORY_NOTE_TEXT = {
+    "release": "放回队列",
+    "handback": "交还机器人",
+    "resolve": "已解决",
+    "claim": "接入",
+    "agent_silent": "客服久未回复，自动重新排队",
+    **ESCALATION_REASON_TEXT,
+}
+ACTOR_TEXT = {"bot": "机器人", "system": "系统", "merchant": "商户"}

@@ -63,7 +63,11 @@ def test_claim_chat_note_handback(client: TestClient, settings: Settings,
     assert said.status_code == 200
     assert said.json()["sender"] == "agent" and said.json()["agent"] == "alice"
     note = agent_api(
-        client, alice, "POST", f"/sessions/{sid}/notes", json={"text": "疑似单边账 NOTE-X"}
+        client,
+        alice,
+        "POST",
+        f"/sessions/{sid}/notes",
+        json={"text": "疑似单边账 NOTE-X 卡 6222021234567890128"},
     )
     assert note.status_code == 200
 
@@ -80,7 +84,8 @@ def test_claim_chat_note_handback(client: TestClient, settings: Settings,
     assert "您好，我来看" in texts and not any("NOTE-X" in t for t in texts)
 
     detail = agent_api(client, alice, "GET", f"/sessions/{sid}").json()
-    assert [n["text"] for n in detail["notes"]] == ["疑似单边账 NOTE-X"]
+    # Card numbers are masked on the way in, whatever the agent typed.
+    assert [n["text"] for n in detail["notes"]] == ["疑似单边账 NOTE-X 卡 622202******0128"]
     assert detail["ticket"]["first_response_at"] is not None
     assert [(t["from_status"], t["to_status"]) for t in detail["transitions"]] == [
         ("bot", "queued"), ("queued", "agent")

@@ -17,6 +17,7 @@ from dropdesk.conversation.models import (
 )
 from dropdesk.deps import CurrentMerchantNo, SessionDep, SettingsDep
 from dropdesk.errors import InvalidInputError
+from dropdesk.handoff import detail
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["chat"])
 
@@ -72,7 +73,5 @@ def list_messages(
 ) -> list[MessageRead]:
     """The transcript, oldest first; `after` returns only newer messages."""
     service.get_for_merchant(db_session=db_session, session_id=session_id, merchant_no=merchant_no)
-    return [
-        service.message_read(m)
-        for m in service.transcript(db_session=db_session, session_id=session_id, after_id=after)
-    ]
+    # With the agent's name on an agent's message, as the live channel delivers it.
+    return detail.transcript(db_session=db_session, session_id=session_id, after_id=after)

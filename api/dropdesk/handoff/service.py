@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from dropdesk import messages
 from dropdesk.agent.models import Agent, AgentRole
+from dropdesk.card import mask_pans
 from dropdesk.config import Settings
 from dropdesk.conversation.models import ChatSession, Message, Sender, SessionStatus
 from dropdesk.diagnosis.models import DiagnosisRecord
@@ -383,7 +384,11 @@ def agent_message(
     """Store an agent's message to the merchant; the first one meets the ticket's SLA."""
     chat = held_session(db_session=db_session, session_id=session_id, agent=agent)
     message = Message(
-        session_id=chat.id, sender=Sender.AGENT, text=text, agent_id=agent.id, created_at=now
+        session_id=chat.id,
+        sender=Sender.AGENT,
+        text=mask_pans(text),
+        agent_id=agent.id,
+        created_at=now,
     )
     db_session.add(message)
     chat.merchant_waiting_since = None
@@ -408,7 +413,9 @@ def add_note(
     """Keep a private note on the session: agents see it, the merchant never does."""
     if db_session.get(ChatSession, session_id) is None:
         raise NotFoundError("会话不存在")
-    note = SessionNote(session_id=session_id, agent_id=agent.id, text=text, created_at=now)
+    note = SessionNote(
+        session_id=session_id, agent_id=agent.id, text=mask_pans(text), created_at=now
+    )
     db_session.add(note)
     db_session.flush()
     return note

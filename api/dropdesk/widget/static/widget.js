@@ -9,6 +9,7 @@
   const origin = new URL(script.src, location.href).origin;
   const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"];
   const WHO = { merchant: "我", bot: "掉单助手", agent: "人工客服", system: "系统消息" };
+  const MODE = { agent: "人工客服", queued: "等待人工客服" }; // the header hint per session status
   const T = {
     sending: "发送中…", sent: "已发送", failed: "发送失败", retry: "重试",
     connecting: "连接中…", online: "在线", offline: "连接中断，正在重连…",
@@ -48,6 +49,7 @@ button,textarea{font:inherit;color:inherit}
 .head{display:flex;align-items:center;gap:10px;padding:12px 14px;background:#0b5cad;color:#fff}
 .head h2{margin:0;font-size:17px;font-weight:600}
 .conn{font-size:12px;opacity:.9}
+.mode{font-size:12px;padding:1px 8px;border-radius:10px;background:rgba(255,255,255,.2)}.mode:empty{display:none}
 .head .x{margin-left:auto;border:0;background:transparent;color:#fff;font-size:26px;line-height:1;width:40px;height:40px;border-radius:8px;cursor:pointer}
 .body{flex:1;overflow-y:auto;padding:14px 12px;background:#f5f7fa;overscroll-behavior:contain}
 .intro{margin:0 0 12px;padding:10px 12px;border-radius:10px;background:#e6f0fa;color:#243b53;font-size:14px}
@@ -87,7 +89,7 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
   root.innerHTML = `<div class="w">
 <button type="button" class="launch" aria-expanded="false" aria-controls="dd-panel" aria-label="打开在线客服">${chat}<span>在线客服</span><span class="badge" aria-hidden="true"></span></button>
 <section class="panel" id="dd-panel" role="dialog" aria-labelledby="dd-title" hidden>
-<div class="head"><div><h2 id="dd-title">掉单助手</h2><div class="conn"></div></div>
+<div class="head"><div><h2 id="dd-title">掉单助手</h2><div class="conn"></div></div><span class="mode" role="status"></span>
 <button type="button" class="x" aria-label="关闭客服窗口">×</button></div>
 <div class="body">
 <p class="intro">您好，我是掉单助手。告诉我交易的参考号、时间和金额，我帮您查清这笔钱的去向；也可以发签购单照片或截图。</p>
@@ -118,14 +120,14 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
   const wrap = $(".w"), launcher = $(".launch"), panel = $(".panel"), log = $(".log");
   const body = $(".body"), typing = $(".typing"), quick = $(".quick"), alertBox = $(".alert");
   const form = $("form"), input = $("textarea"), file = $("input[type=file]"), conn = $(".conn");
-  const badge = $(".badge"), count = $(".count");
+  const badge = $(".badge"), count = $(".count"), mode = $(".mode");
 
   const items = new Map(); // server message id -> {m, el}
   const pending = []; // our own messages not yet seen coming back from the server
   const titles = new Map(); // quick-reply payload -> the title the merchant clicked
   let sessionId = store.get(), lastId = 0, ws = null, live = false, fatal = false;
   let attempt = 0, timer = 0, beat = 0, pongAt = 0, unread = 0, started = false, alertTimer = 0;
-  let creating = null;
+  let creating = null, agentName = "";
 
   function merchantOf(jwt) {
     try {
@@ -223,6 +225,8 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
         catchUp();
       } else if (frame.type === "message") {
         accept(frame.message, true);
+      } else if (frame.type === "status") {
+        setMode(frame.status, frame.agent);
       } else if (frame.type === "pong") {
         pongAt = Date.now();
       }
@@ -272,8 +276,15 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
     }, 20000);
   }
 
+  function setMode(status, agent) {
+    if (agent) agentName = agent;
+    mode.textContent = MODE[status] ? MODE[status] + (status === "agent" && agentName ? " " + agentName : "") : "";
+  }
+
   async function catchUp() {
     if (!sessionId) return;
+    // Who is speaking now (after a reload, or events missed while away).
+    api("GET", "/api/v1/sessions/" + encodeURIComponent(sessionId)).then((s) => setMode(s.status), () => {});
     try {
       const list = await api("GET", "/api/v1/sessions/" + encodeURIComponent(sessionId) + "/messages?after=" + lastId);
       list.forEach((m) => accept(m));
@@ -329,7 +340,9 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
 
   function messageNode(m) {
     const node = el("div", "msg " + m.sender);
-    if (m.sender !== "merchant") node.append(el("div", "who", WHO[m.sender] || WHO.system));
+    if (m.sender === "agent" && m.agent) agentName = m.agent;
+    const who = m.sender === "agent" && m.agent ? WHO.agent + " " + m.agent : WHO[m.sender] || WHO.system;
+    if (m.sender !== "merchant") node.append(el("div", "who", who));
     else node.append(el("span", "sr", WHO.merchant + "："));
     const bubble = el("div", "bubble");
     if (m.attachment) bubble.append(photo(null, m.attachment));
