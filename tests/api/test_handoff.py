@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from dropdesk.agent.models import AgentRole
 from dropdesk.config import Settings
 from dropdesk.database.core import session_scope
+from dropdesk.handoff import service as handoff_service
 from dropdesk.handoff.models import SessionTransition
 from dropdesk.main import create_app
 from dropdesk.ticket.models import Ticket, TicketEvent, TicketStatus
@@ -372,3 +373,19 @@ def test_two_agents_claiming_at_once_one_wins(served: tuple[str, Settings]) -> N
         assert sorted(claims) == sorted(sessions)  # one recorded claim per session, never two
         assigned = db.scalars(select(TicketEvent).where(TicketEvent.to_status == "assigned")).all()
         assert len(assigned) == len(sessions)
+
+
+def test_next_opening_and_how_the_merchant_reads_it() -> None:
+    weekdays = Settings(working_hours="09:00-18:00", working_days="12345")
+    friday_night = dt.datetime(2026, 12, 4, 22, 0, tzinfo=SHANGHAI)  # a Friday
+    opening = handoff_service.next_opening(weekdays, friday_night)
+    assert opening == dt.datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI)  # Monday
+    assert handoff_service.describe_opening(opening, friday_night) == "12月7日 09:00"
+    early = dt.datetime(2026, 12, 3, 3, 40, tzinfo=SHANGHAI)
+    assert handoff_service.describe_opening(handoff_service.next_opening(weekdays, early),
+                                           early) == "今天 09:00"  # fmt: skip
+    late = dt.datetime(2026, 12, 3, 18, 0, tzinfo=SHANGHAI)  # closing time is already closed
+    assert not handoff_service.is_open(weekdays, late)
+    assert handoff_service.describe_opening(handoff_service.next_opening(weekdays, late),
+                                           late) == "明天 09:00"  # fmt: skip
+    assert handoff_service.is_open(Settings(working_hours="00:00-24:00"), late)

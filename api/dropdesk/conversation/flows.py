@@ -30,7 +30,7 @@ from dropdesk.dialogue.client import BotClient, BotUnavailableError
 from dropdesk.errors import NotFoundError
 from dropdesk.handoff import service as handoff_service
 from dropdesk.ticket import service as ticket_service
-from dropdesk.timezone import SHANGHAI, now_shanghai
+from dropdesk.timezone import now_shanghai
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -161,9 +161,10 @@ class Turns:
                     wait=handoff_service.expected_wait_minutes(self.settings, position),
                 )
             else:
-                opening = handoff_service.next_opening(self.settings, now).astimezone(SHANGHAI)
+                opening = handoff_service.next_opening(self.settings, now)
                 text = messages.QUEUED_OFFLINE.format(
-                    ticket_no=ticket.ticket_no, opening=f"{opening:%m月%d日 %H:%M}"
+                    ticket_no=ticket.ticket_no,
+                    opening=handoff_service.describe_opening(opening, now),
                 )
             return [service.add_message(db_session=db, chat=chat, sender=Sender.SYSTEM, text=text)]
 

@@ -101,6 +101,14 @@ def next_opening(settings: Settings, now: dt.datetime) -> dt.datetime:
     raise ValueError("no working day in DROPDESK_WORKING_DAYS")
 
 
+def describe_opening(opening: dt.datetime, now: dt.datetime) -> str:
+    """今天 09:00 / 明天 09:00 / 12月7日 09:00, as the merchant reads it (Asia/Shanghai)."""
+    local, today = opening.astimezone(SHANGHAI), now.astimezone(SHANGHAI).date()
+    days = (local.date() - today).days
+    day = {0: "今天", 1: "明天", 2: "后天"}.get(days, f"{local.month}月{local.day}日")
+    return f"{day} {local:%H:%M}"
+
+
 def _open_ticket_join() -> ColumnElement[bool]:
     return and_(Ticket.session_id == ChatSession.id, Ticket.status.in_(OPEN_STATUSES))
 
