@@ -103,6 +103,7 @@ eval: setup train
 	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout/set_a.yml --out var/eval/heldout_a
 	$(RASA) test nlu --model $(MODEL) --nlu tests/bot/heldout/set_b.yml --out var/eval/heldout_b
 	$(VENV)/bin/python bench/nlu_report.py var/eval/crossval var/eval/heldout_a var/eval/heldout_b
+	$(VENV)/bin/python bench/conversation_eval.py $(MODEL) tests/e2e/conversations/blind.yml
 
 bench: setup train
 	$(VENV)/bin/python bench/import_bench.py
