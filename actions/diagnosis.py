@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,7 +13,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import drop_details, vocabulary
+from actions import drop_details, merchant_claims, vocabulary
+from actions.merchant_claims import Claims
+from actions.normalise.timewindow import shanghai
 from actions.service_client import ServiceError, get_service
 
 logger = logging.getLogger(__name__)
@@ -42,53 +45,130 @@ def _first(transactions: list[dict[str, Any]], key: str, default: str = "—") -
     return default
 
 
-def render(code: str, result: dict[str, Any], slots: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Choose the response for a diagnosis and the variables it needs."""
-    details: dict[str, Any] = result.get("details") or {}
-    txns: list[dict[str, Any]] = result.get("transactions") or []
-    if code == "declined":
-        return "utter_diagnosis_declined", {
-            "response_code": details.get("response_code") or "无",
-            "response_meaning": details.get("response_meaning") or "POS 机没有收到银行应答",
-        }
-    if code == "reversed":
-        return "utter_diagnosis_reversed", {
-            "money_back_by": drop_details.describe_date(details.get("money_back_by"))
-        }
-    if code == "approved_not_printed":
-        return "utter_diagnosis_approved_not_printed", {"ref_no": _first(txns, "ref_no")}
-    if code == "settlement_pending":
-        return "utter_diagnosis_settlement_pending", {
-            "expected_date": drop_details.describe_date(details.get("expected_date"))
-        }
-    if code == "settled":
-        return "utter_diagnosis_settled", {
-            "settlement_date": drop_details.describe_date(details.get("settlement_date")),
-            "batch_no": details.get("batch_no") or _first(txns, "batch_no"),
-            "settlement_account": details.get("settlement_account") or "登记的账户",
-        }
-    if code == "duplicate_charge":
-        steps = result.get("next_steps") or []
-        if result.get("needs_human"):
-            name = "utter_diagnosis_duplicate_charge_escalate"
-        elif "void_extra_today" in steps:
-            name = "utter_diagnosis_duplicate_charge_void"
-        else:
-            name = "utter_diagnosis_duplicate_charge_refund"
-        extra = txns[-1] if txns else {}
-        return name, {
+@dataclass(frozen=True)
+class Answer:
+    """The response to a diagnosis, its variables, and how the conversation goes on."""
+
+    response: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    code: str | None = None  # the code the answer speaks for, when not the service's
+    escalate: bool = False  # a person must look at it, whatever the service said
+    asks_solved: bool = True  # False: the answer asks for more or offers a person itself
+
+
+def _not_found(claims: Claims) -> Answer:
+    # "Not found" is no proof the customer kept their money: only charge again when the
+    # merchant said neither that the customer was charged nor that the money is missing.
+    if claims.charged and claims.not_arrived:
+        return Answer("utter_diagnosis_not_found_charged_not_arrived", asks_solved=False)
+    if claims.charged:
+        return Answer("utter_diagnosis_not_found_charged", asks_solved=False)
+    if claims.not_arrived:
+        return Answer("utter_diagnosis_not_found_not_arrived", asks_solved=False)
+    return Answer("utter_diagnosis_not_found")
+
+
+def _reversed(details: dict[str, Any], today: dt.date) -> Answer:
+    how = details.get("how")
+    if how in ("voided", "refunded"):
+        # The merchant undid a sale the customer paid: its own timing, and never charge again.
+        return Answer(f"utter_diagnosis_reversed_{how}")
+    back_by = details.get("money_back_by")
+    day = drop_details.parse_date(back_by)
+    name = "utter_diagnosis_reversed"
+    if day is not None and day < today:
+        name = "utter_diagnosis_reversed_already_back"
+    date = drop_details.describe_date(back_by, today, default="下一个工作日")
+    return Answer(name, {"money_back_by": date})
+
+
+def _settlement_pending(details: dict[str, Any], today: dt.date) -> Answer:
+    expected = details.get("expected_date")
+    day = drop_details.parse_date(expected)
+    if day is not None and day < today:
+        # A promised date that has passed is a delay: never quote it as still to come.
+        return Answer(
+            "utter_diagnosis_settlement_delayed",
+            code="settlement_delayed",
+            escalate=True,
+            asks_solved=False,
+        )
+    return Answer(
+        "utter_diagnosis_settlement_pending",
+        {"expected_date": drop_details.describe_date(expected, today)},
+    )
+
+
+def _duplicate_charge(
+    result: dict[str, Any], txns: list[dict[str, Any]], slots: dict[str, Any]
+) -> Answer:
+    steps = result.get("next_steps") or []
+    if result.get("needs_human"):
+        name = "utter_diagnosis_duplicate_charge_escalate"
+    elif "void_extra_today" in steps:
+        name = "utter_diagnosis_duplicate_charge_void"
+    else:
+        name = "utter_diagnosis_duplicate_charge_refund"
+    extra = txns[-1] if txns else {}
+    return Answer(
+        name,
+        {
             "count": max(len(txns), 2),
             "amount": _first(txns, "amount", str(slots.get("amount") or "—")),
             "extra_trace": extra.get("trace_no") or extra.get("ref_no") or "—",
-        }
+        },
+    )
+
+
+def render(
+    code: str,
+    result: dict[str, Any],
+    slots: dict[str, Any],
+    *,
+    today: dt.date,
+    claims: Claims | None = None,
+) -> Answer:
+    """Choose the answer to a diagnosis from its facts, what the merchant said, and today."""
+    details: dict[str, Any] = result.get("details") or {}
+    txns: list[dict[str, Any]] = result.get("transactions") or []
+    if code == "declined":
+        return Answer(
+            "utter_diagnosis_declined",
+            {
+                "response_code": details.get("response_code") or "无",
+                "response_meaning": details.get("response_meaning") or "POS 机没有收到银行应答",
+            },
+        )
+    if code == "reversed":
+        return _reversed(details, today)
+    if code == "not_found":
+        return _not_found(claims or Claims())
+    if code == "approved_not_printed":
+        return Answer("utter_diagnosis_approved_not_printed", {"ref_no": _first(txns, "ref_no")})
+    if code == "settlement_pending":
+        return _settlement_pending(details, today)
+    if code == "settled":
+        settled_on = details.get("settlement_date")
+        return Answer(
+            "utter_diagnosis_settled",
+            {
+                "settlement_date": drop_details.describe_date(settled_on, today),
+                "batch_no": details.get("batch_no") or _first(txns, "batch_no"),
+                "settlement_account": details.get("settlement_account") or "登记的账户",
+            },
+        )
+    if code == "duplicate_charge":
+        return _duplicate_charge(result, txns, slots)
     if code == "ambiguous":
         separating = details.get("separating")
         if separating not in SEPARATING:
             separating = "reference"
-        return f"utter_ask_separating_{separating}", {"count": len(txns) or "几"}
+        return Answer(
+            f"utter_ask_separating_{separating}", {"count": len(txns) or "几"}, asks_solved=False
+        )
     if code in vocabulary.drop_codes():
-        return f"utter_diagnosis_{code}", {}
-    return "utter_diagnosis_unknown", {}
+        return Answer(f"utter_diagnosis_{code}")
+    return Answer("utter_diagnosis_unknown")
 
 
 class ActionDiagnose(Action):
@@ -103,7 +183,8 @@ class ActionDiagnose(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         slots = {name: tracker.get_slot(name) for name in DETAIL_SLOTS}
-        heard = drop_details.heard(slots, self.clock())
+        now = self.clock()
+        heard = drop_details.heard(slots, now)
         try:
             result = await get_service().diagnose(tracker.sender_id, build_query(slots))
         except ServiceError as exc:
@@ -113,16 +194,21 @@ class ActionDiagnose(Action):
 
         code = str(result.get("code"))
         known = code in vocabulary.drop_codes()
+        today = now.astimezone(shanghai()).date()
+        said = merchant_claims.claims(tracker.events)
+        answer = render(code, result, slots, today=today, claims=said)
         needs_human = (
-            bool(result.get("needs_human")) or code in vocabulary.needs_human_codes() or not known
+            bool(result.get("needs_human"))
+            or code in vocabulary.needs_human_codes()
+            or not known
+            or answer.escalate
         )
-        response, variables = render(code, result, slots)
-        dispatcher.utter_message(response=response, heard=heard, **variables)
-        if not needs_human and code != "ambiguous":
+        dispatcher.utter_message(response=answer.response, heard=heard, **answer.variables)
+        if not needs_human and answer.asks_solved:
             dispatcher.utter_message(response="utter_ask_solved")
         pending = (result.get("details") or {}).get("separating") if code == "ambiguous" else None
         return [
-            SlotSet("diagnosis_code", code if known else None),
+            SlotSet("diagnosis_code", (answer.code or code) if known else None),
             SlotSet("needs_human", needs_human),
             SlotSet("pending_question", pending),
             SlotSet("fallback_count", 0.0),

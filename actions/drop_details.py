@@ -242,12 +242,19 @@ def heard(slots: dict[str, Any], now: dt.datetime) -> str:
     return "，".join(parts) if parts else "您说的那笔交易"
 
 
-def describe_date(value: str | None) -> str:
-    """Turn 2026-11-26 into 11月26日 (unknown dates stay as given)."""
+def parse_date(value: str | None) -> dt.date | None:
+    """Read the day of an ISO 8601 date or moment (None when absent or unreadable)."""
     if not value:
-        return "近期"
+        return None
     try:
-        day = dt.date.fromisoformat(value[:10])
+        return dt.date.fromisoformat(value[:10])
     except ValueError:
-        return value
-    return f"{day.month}月{day.day}日"
+        return None
+
+
+def describe_date(value: str | None, today: dt.date, default: str = "近期") -> str:
+    """Say a day as seen from today: 明天, 前天, 11月26日 (unreadable dates stay as given)."""
+    day = parse_date(value)
+    if day is None:
+        return value or default
+    return _day_label(day, today)

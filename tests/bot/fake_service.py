@@ -33,7 +33,8 @@ action; it does not execute custom actions, so steps 1-2 matter for live convers
 Canned answers are chosen by order_ref: 612300000001 approved_not_printed, …02 declined,
 …03 reversed, …04 not_found, …05 settlement_pending, …06 settled, …07 settlement_delayed,
 …08 duplicate_charge (void today), …09 duplicate_charge (refund), …10 duplicate_charge
-(settled, needs a person), …11 reversal_failed; any other reference is not_found and
+(settled, needs a person), …11 reversal_failed, …12 reversed by the merchant's void, …13
+reversed by the merchant's refund; any other reference is not_found and
 612300000500 answers HTTP 500. Without a reference: card tail 6688 finds one sale
 (approved_not_printed), another tail is not_found, and no tail is ambiguous (ask card_last4).
 
@@ -197,6 +198,24 @@ CANNED_BY_REF: dict[str, dict[str, Any]] = {
         [_txn("612300000011", reversal_status="failed")],
         ["do_not_charge_again", "escalate"],
         needs_human=True,
+    ),
+    "612300000012": _diagnosis(
+        "reversed",
+        [
+            _txn("612300000012"),
+            _txn("612300000112", txn_type="void", original_ref_no="612300000012"),
+        ],
+        ["tell_customer_refund_timing", "charge_again"],
+        details={"how": "voided", "money_back_by": "2026-11-26"},
+    ),
+    "612300000013": _diagnosis(
+        "reversed",
+        [
+            _txn("612300000013", txn_time="2026-11-20T15:10:00+08:00"),
+            _txn("612300000113", txn_type="refund", original_ref_no="612300000013"),
+        ],
+        ["tell_customer_refund_timing", "charge_again"],
+        details={"how": "refunded", "money_back_by": "2026-11-27"},
     ),
 }
 

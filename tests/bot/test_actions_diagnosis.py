@@ -28,15 +28,44 @@ def fake() -> Any:
 
 
 def run(
-    ref: str | None, sender_id: str = "chat-1", **slots: Any
+    ref: str | None,
+    sender_id: str = "chat-1",
+    *,
+    now: dt.datetime = NOW,
+    text: str = "",
+    intent: str = "inform",
+    events: list[dict[str, Any]] | None = None,
+    **slots: Any,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run action_diagnose after the merchant's `text` (and earlier `events`) at `now`."""
     action = ActionDiagnose()
-    action.clock = staticmethod(lambda: NOW)  # type: ignore[method-assign]
+    action.clock = staticmethod(lambda: now)  # type: ignore[method-assign]
     dispatcher = CollectingDispatcher()
     values = {"order_ref": ref, "txn_time": WINDOW, "amount": "320.50"} | slots
-    tracker = make_tracker(slots=values, intent="inform", sender_id=sender_id)
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
-    return dispatcher.messages, {e["name"]: e["value"] for e in events}
+    tracker = make_tracker(
+        slots=values, text=text, intent=intent, events=events, sender_id=sender_id
+    )
+    result = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages, {e["name"]: e["value"] for e in result}
+
+
+def said(text: str, intent: str = "inform") -> dict[str, Any]:
+    """A merchant message as the tracker's events carry it."""
+    parse = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": []}
+    return {"event": "user", "text": text, "parse_data": parse}
+
+
+def diagnosed(code: str) -> list[dict[str, Any]]:
+    """The events of a completed form and the action_diagnose after it."""
+    return [
+        {"event": "active_loop", "name": None},
+        {"event": "action", "name": "action_diagnose"},
+        {"event": "slot", "name": "diagnosis_code", "value": code},
+    ]
+
+
+def responses(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["response"] for m in messages]
 
 
 @pytest.mark.parametrize(
@@ -53,6 +82,8 @@ def run(
         ("612300000009", "duplicate_charge", "utter_diagnosis_duplicate_charge_refund", 1, 0),
         ("612300000010", "duplicate_charge", "utter_diagnosis_duplicate_charge_escalate", 0, 1),
         ("612300000011", "reversal_failed", "utter_diagnosis_reversal_failed", 0, 1),
+        ("612300000012", "reversed", "utter_diagnosis_reversed_voided", 1, 0),
+        ("612300000013", "reversed", "utter_diagnosis_reversed_refunded", 1, 0),
     ],
 )
 def test_each_code_gets_its_answer(
@@ -74,10 +105,10 @@ def test_each_code_gets_its_answer(
 
 def test_variables_fill_the_answers(fake: FakeDropDeskService) -> None:
     assert run("612300000002")[0][0]["response_meaning"] == "余额不足"
-    assert run("612300000003")[0][0]["money_back_by"] == "11月26日"
-    assert run("612300000005")[0][0]["expected_date"] == "11月26日"
+    assert run("612300000003")[0][0]["money_back_by"] == "明天"
+    assert run("612300000005")[0][0]["expected_date"] == "明天"
     settled = run("612300000006")[0][0]
-    assert (settled["settlement_date"], settled["batch_no"]) == ("11月24日", "000117")
+    assert (settled["settlement_date"], settled["batch_no"]) == ("昨天", "000117")
     assert settled["settlement_account"] == "6217****0021"
     duplicate = run("612300000008")[0][0]
     assert (duplicate["count"], duplicate["extra_trace"]) == (2, "000109")
@@ -146,3 +177,117 @@ def test_http_client_reports_connection_errors_as_service_error() -> None:
 )
 def test_time_windows_are_read_back_the_way_merchants_say_them(window: str, said: str) -> None:
     assert drop_details.describe_time(window, NOW) == said
+
+
+# --- advice that matches what the merchant said ---------------------------------------------
+
+NOT_FOUND = "612300000004"
+# The drop so far: reported with a claim, then the form asked for the reference.
+CLAIM_EARLIER = [
+    said("刚才刷卡显示超时，顾客说扣钱了", "report_drop"),
+    {"event": "active_loop", "name": "drop_form"},
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "text"),
+    [
+        ([], "参考号612399999999，顾客说扣了"),
+        ([], "银行发短信扣了，100块"),
+        ([], "顾客付了的，账单上有"),
+        (CLAIM_EARLIER, "612399999999"),
+        # an ambiguous answer asks for more about the same drop: the claim still holds
+        ([*CLAIM_EARLIER, *diagnosed("ambiguous")], "尾号1234"),
+    ],
+)
+def test_not_found_after_a_charge_was_said_asks_for_proof_instead_of_charging_again(
+    fake: FakeDropDeskService, events: list[dict[str, Any]], text: str
+) -> None:
+    messages, slots = run(NOT_FOUND, text=text, events=events)
+    # The answer offers a person itself (a button), so no "解决了吗" under it.
+    assert responses(messages) == ["utter_diagnosis_not_found_charged"]
+    assert slots["diagnosis_code"] == "not_found"
+    assert slots["needs_human"] is False
+
+
+@pytest.mark.parametrize(
+    "text", ["顾客说没扣", "不知道扣没扣", "钱扣了没有", "没有扣，机器显示失败", "如果扣了怎么办"]
+)
+def test_not_found_without_a_charge_said_keeps_the_plain_answer(
+    fake: FakeDropDeskService, text: str
+) -> None:
+    messages, _ = run(NOT_FOUND, text=text, intent="report_drop")
+    assert responses(messages) == ["utter_diagnosis_not_found", "utter_ask_solved"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("刚才又掉了一单，100块", "report_drop"), ("还有一笔100块的", "inform")],
+)
+def test_a_charge_said_about_the_previous_drop_does_not_carry_over(
+    fake: FakeDropDeskService, text: str, intent: str
+) -> None:
+    earlier = [*CLAIM_EARLIER, *diagnosed("approved_not_printed")]
+    messages, _ = run(NOT_FOUND, text=text, intent=intent, events=earlier)
+    assert responses(messages) == ["utter_diagnosis_not_found", "utter_ask_solved"]
+
+
+@pytest.mark.parametrize(
+    ("events", "text", "response"),
+    [
+        ([said("刷卡的钱多久到账", "ask_settlement_time")], "612399999999", "not_arrived"),
+        ([], "上周三那笔800的钱一直没到账", "not_arrived"),
+        ([], "钱还没到，参考号612399999999", "not_arrived"),
+        (CLAIM_EARLIER, "我这边也没收到钱", "charged_not_arrived"),
+    ],
+)
+def test_money_not_arrived_and_not_found_points_at_the_settlement_account(
+    fake: FakeDropDeskService, events: list[dict[str, Any]], text: str, response: str
+) -> None:
+    messages, slots = run(NOT_FOUND, text=text, events=events)
+    assert responses(messages) == [f"utter_diagnosis_not_found_{response}"]
+    assert slots["needs_human"] is False
+
+
+# --- dates seen from today --------------------------------------------------------------
+
+
+def at(day: int, hour: int = 10) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, tzinfo=shanghai())
+
+
+def test_a_settlement_date_still_ahead_is_said_from_today(fake: FakeDropDeskService) -> None:
+    messages, slots = run("612300000005", now=at(26, 8))
+    assert messages[0]["response"] == "utter_diagnosis_settlement_pending"
+    assert messages[0]["expected_date"] == "今天"
+    assert slots["needs_human"] is False
+
+
+@pytest.mark.parametrize("now", [at(27), at(30)])
+def test_a_settlement_date_already_past_becomes_a_delay_for_a_person(
+    fake: FakeDropDeskService, now: dt.datetime
+) -> None:
+    # The service promised 11月26日; on a later day that is no deadline to wait for.
+    messages, slots = run("612300000005", now=now)
+    assert responses(messages) == ["utter_diagnosis_settlement_delayed"]
+    assert "expected_date" not in messages[0]
+    assert slots["diagnosis_code"] == "settlement_delayed"
+    assert slots["needs_human"] is True
+
+
+@pytest.mark.parametrize(
+    ("now", "response", "money_back_by"),
+    [
+        (at(25), "utter_diagnosis_reversed", "明天"),
+        (at(26), "utter_diagnosis_reversed", "今天"),
+        (at(28), "utter_diagnosis_reversed_already_back", "前天"),
+        (dt.datetime(2026, 12, 5, 10, tzinfo=shanghai()), "utter_diagnosis_reversed_already_back",
+         "11月26日"),
+    ],
+)  # fmt: skip
+def test_a_reversal_is_promised_only_until_its_date(
+    fake: FakeDropDeskService, now: dt.datetime, response: str, money_back_by: str
+) -> None:
+    messages, _ = run("612300000003", now=now)
+    assert messages[0]["response"] == response
+    assert messages[0]["money_back_by"] == money_back_by

@@ -14,6 +14,7 @@ from rasa.shared.utils.io import read_yaml_file
 from actions import vocabulary
 from actions.diagnosis import render
 from actions.escalation import announcement
+from actions.merchant_claims import Claims
 from actions.tickets import progress
 
 from .conftest import ROOT
@@ -32,7 +33,12 @@ RESULT_SHAPES: list[dict[str, Any]] = [
     {"needs_human": False, "next_steps": ["refund_extra"]},
     *({"details": {"separating": s}} for s in ("card_last4", "time", "amount", "reference")),
     {"details": {"separating": "something new"}},
+    *({"details": {"how": how}} for how in ("reversed", "voided", "refunded")),
+    # dates ahead of and behind NOW (a reversal long back, a settlement date that has passed)
+    *({"details": {"money_back_by": d, "expected_date": d}} for d in ("2026-11-26", "2026-11-20")),
 ]
+# What the merchant said about the drop (not_found answers depend on it).
+CLAIMS = [Claims(), Claims(charged=True), Claims(not_arrived=True), Claims(True, True)]
 
 
 def placeholders(response: str) -> set[str]:
@@ -45,9 +51,12 @@ def placeholders(response: str) -> set[str]:
 def rendered(code: str) -> set[tuple[str, frozenset[str]]]:
     """Each response render() can pick for a code, with the variables it passes."""
     return {
-        (name, frozenset(variables) | {"heard"})
+        (answer.response, frozenset(answer.variables) | {"heard"})
         for shape in RESULT_SHAPES
-        for name, variables in [render(code, {"transactions": [], **shape}, SLOTS)]
+        for claims in CLAIMS
+        for answer in [
+            render(code, {"transactions": [], **shape}, SLOTS, today=NOW.date(), claims=claims)
+        ]
     }
 
 
@@ -66,7 +75,7 @@ def test_every_code_has_a_response_with_its_variables(code: str) -> None:
 
 def test_no_diagnosis_response_is_left_without_a_code() -> None:
     produced = {name for code in vocabulary.drop_codes() for name, _ in rendered(code)}
-    assert render("lost", {}, SLOTS)[0] == "utter_diagnosis_unknown"
+    assert render("lost", {}, SLOTS, today=NOW.date()).response == "utter_diagnosis_unknown"
     stale = {
         name
         for name in RESPONSES
