@@ -7,8 +7,14 @@ import re
 
 _FULL = re.compile(r"^\d{13,19}$")
 _MASKED = re.compile(r"^(\d{6})[*xX#]{2,9}(\d{4})$")
-# A run of 13-19 digits, optionally grouped by spaces or dashes, in free text.
-_PAN_IN_TEXT = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+# In free text, a card number is a run of 13-19 digits, or written the way cards print it:
+# groups of four (6222 0212 3456 7890 128) or 4-6-5 (Amex). Any digits joined by any space
+# would also join a 12-digit reference and the amount after it ("参考号613301000301 268块")
+# into one Luhn-valid "card" one time in ten, and mask both values away.
+_PAN_IN_TEXT = re.compile(
+    r"(?<!\d)(?:\d{13,19}|\d{4}(?:([ -])\d{4}){2}(?:\1\d{4})?(?:\1\d{1,4})?"
+    r"|\d{4}([ -])\d{6}\2\d{4,5})(?![\d])"
+)
 
 
 class CardNumberError(ValueError):

@@ -127,6 +127,17 @@ def test_settings_lists_from_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_card_numbers_are_masked_in_logs(caplog: pytest.LogCaptureFixture) -> None:
     assert mask_pans("卡号 6222021234567890128 付款") == "卡号 622202******0128 付款"
     assert mask_pans("商户 865310054110001") == "商户 865310054110001"  # not Luhn-valid
+    # Written the way cards print: groups of four, or Amex's 4-6-5.
+    assert mask_pans("卡号 6222 0212 3456 7890 128 付款") == "卡号 622202******0128 付款"
+    assert mask_pans("4111-1111-1111-1111") == "411111******1111"
+    assert mask_pans("3782 822463 10005") == "378282******0005"
+    assert mask_pans("参考号613301000301 4111 1111 1111 1111") == (
+        "参考号613301000301 411111******1111"
+    )
+    # A reference and the amount after it are two numbers, even when together they would
+    # pass Luhn (6133010003012 68 does): masking them once destroyed both values.
+    assert mask_pans("参考号613301000301 268块") == "参考号613301000301 268块"
+    assert mask_pans("参考号613301000301 268") == "参考号613301000301 268"
     logger = logging.getLogger("dropdesk.test")
     caplog.handler.addFilter(PanMaskingFilter())
     logger.warning("card %s declined", "6222 0212 3456 7890 128")
