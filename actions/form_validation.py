@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -77,6 +78,24 @@ class ValidateDropForm(FormValidationAction):
     ) -> list[str]:
         # card_last4 is validated when given but never asked for by the form.
         return [*domain_slots, "card_last4"]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """A time and an amount are enough to look: the reference is not demanded first.
+
+        Merchants rarely say "没有单号"; they give the time and the amount and wait. When both
+        are known and no reference was given, the form completes with the reference unknown,
+        and the diagnosis asks for what separates candidates if several fit.
+        """
+        events = await super().run(dispatcher, tracker, domain)
+        slots = {name: tracker.get_slot(name) for name in ("order_ref", "txn_time", "amount")}
+        for event in events:
+            if event.get("event") == "slot" and event.get("name") in slots:
+                slots[event["name"]] = event.get("value")
+        if slots["order_ref"] is None and slots["txn_time"] and slots["amount"]:
+            events.append(SlotSet("order_ref", drop_details.UNKNOWN_REF))
+        return events
 
     async def next_requested_slot(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -118,6 +118,26 @@ def test_no_reference_inside_a_report_is_kept_as_unknown() -> None:
     assert slots["amount"] == "66.00"
 
 
+def test_time_and_amount_are_enough_without_a_reference() -> None:
+    # Merchants rarely say "没有单号": a time and an amount complete the form.
+    slots, responses = validate(
+        active=False,
+        text="两个小时前有个顾客刷五十六块五 机器说交易失败",
+        intent="report_drop",
+        entities=[entity("amount", "五十六块五")],
+        candidates={"amount": "五十六块五"},
+    )
+    assert slots["amount"] == "56.50"
+    assert slots["txn_time"]
+    assert slots["order_ref"] == "unknown"
+    assert responses == []
+
+
+def test_a_time_alone_still_asks_for_the_reference() -> None:
+    slots, _ = validate(active=False, text="两个小时前刷卡失败了", intent="report_drop")
+    assert slots.get("order_ref") is None
+
+
 def test_no_to_the_reference_question_means_unknown() -> None:
     slots, _ = validate(text="没有", intent="deny", slots={"requested_slot": "order_ref"})
     assert slots["order_ref"] == "unknown"
