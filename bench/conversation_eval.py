@@ -78,8 +78,10 @@ def judge(convo: dict[str, Any], run: dict[str, Any]) -> list[str]:
     ref = expect.get("ref_no")
     if ref and code not in ("escalated", "none"):
         refs = [t.get("ref_no") for t in (state.get("diagnosis") or {}).get("transactions", [])]
-        if refs != [ref]:
-            problems.append(f"transactions {refs} != [{ref}]")
+        # A duplicate lists both charges, an undone sale its void or refund beside it.
+        several = code in ("duplicate_charge", "reversed", "ambiguous")
+        if ref not in refs or (not several and len(refs) != 1):
+            problems.append(f"transactions {refs} do not single out {ref}")
     for key, value in (expect.get("evidence") or {}).items():
         if state.get("evidence", {}).get(key) != value:
             problems.append(f"evidence {key} {state.get('evidence', {}).get(key)!r} != {value!r}")
