@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from dropdesk import messages
 from dropdesk.attachment import service
 from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.flows import Turns
 from dropdesk.conversation.models import Message, MessageRead, Sender
-from dropdesk.database.core import session_scope
 from dropdesk.handoff import service as handoff_service
 
 
@@ -45,11 +43,7 @@ async def merchant_attaches(
         handoff_service.merchant_waits(db_session=db, chat=chat, now=message.created_at)
         return message, chat.channel
 
-    def run() -> tuple[Message, str]:
-        with session_scope(turns.database_url) as db_session:
-            return store(db_session)
-
-    message, chat_channel = await run_in_threadpool(run)
+    message, chat_channel = await turns.db(store)
     # Committed before publishing, so a viewer can fetch the image as soon as it hears of it.
     await turns.deliver(chat_channel, [message])
     return conversation_service.message_read(message)

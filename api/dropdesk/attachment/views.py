@@ -8,6 +8,8 @@ from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import FileResponse
 
 from dropdesk.attachment import flows, service
+from dropdesk.attachment.models import Attachment
+from dropdesk.config import Settings
 from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.models import MessageRead
 from dropdesk.conversation.views import turns
@@ -54,12 +56,17 @@ def fetch(
     attachment = service.get_in_session(
         db_session=db_session, session_id=session_id, attachment_id=attachment_id
     )
-    path = service.path_of(attachment=attachment, upload_dir=settings.upload_dir)
+    return photo_response(attachment, settings, cache_control="private, max-age=86400")
+
+
+def photo_response(attachment: Attachment, settings: Settings, *, cache_control: str
+                   ) -> FileResponse:  # fmt: skip
+    """Serve a stored photo as an image only: never sniffed, never run as a page."""
     return FileResponse(
-        path,
+        service.path_of(attachment=attachment, upload_dir=settings.upload_dir),
         media_type=attachment.content_type,
         headers={
-            "Cache-Control": "private, max-age=86400",
+            "Cache-Control": cache_control,
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },

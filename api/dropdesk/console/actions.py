@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from dropdesk import messages
 from dropdesk.agent.models import Agent
@@ -20,7 +19,7 @@ from dropdesk.config import Settings
 from dropdesk.console import pages, service
 from dropdesk.console import security as sec
 from dropdesk.console.security import ConsoleViewer, Viewer
-from dropdesk.database.core import session_scope
+from dropdesk.database.core import run_in_session
 from dropdesk.dialogue.client import BotUnavailableError
 from dropdesk.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from dropdesk.handoff.flows import Handoffs
@@ -58,11 +57,9 @@ def _for_people(exc: Exception, fallback: str) -> str:
 
 
 async def _holder(settings: Settings, session_id: str) -> str | None:
-    def work() -> str | None:
-        with session_scope(settings.database_url) as db_session:
-            return service.holder(db_session=db_session, session_id=session_id)
-
-    return await run_in_threadpool(work)
+    return await run_in_session(
+        settings.database_url, lambda db: service.holder(db_session=db, session_id=session_id)
+    )
 
 
 async def _act(request: Request, viewer: Viewer, csrf: str, session_id: str, work: Work, *,

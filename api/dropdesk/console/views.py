@@ -17,6 +17,7 @@ from dropdesk.agent import service as agent_service
 from dropdesk.agent.models import AgentRole
 from dropdesk.agent.service import LoginLockedError
 from dropdesk.attachment import service as attachment_service
+from dropdesk.attachment.views import photo_response
 from dropdesk.config import Settings
 from dropdesk.console import canned, pages, service
 from dropdesk.console import security as sec
@@ -229,16 +230,7 @@ def attachment(session_id: str, attachment_id: int, viewer: ConsoleViewer,
     found = attachment_service.get_in_session(
         db_session=db_session, session_id=session_id, attachment_id=attachment_id
     )
-    path = attachment_service.path_of(attachment=found, upload_dir=settings.upload_dir)
-    return FileResponse(
-        path,
-        media_type=found.content_type,
-        headers={
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    return photo_response(found, settings, cache_control="private, no-store")
 
 
 router.include_router(actions_router)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from dropdesk import messages
 from dropdesk.card import mask_pans
@@ -25,7 +24,7 @@ from dropdesk.conversation.models import (
     SessionStatus,
     TurnRead,
 )
-from dropdesk.database.core import session_scope
+from dropdesk.database.core import run_in_session
 from dropdesk.dialogue.client import BotClient, BotUnavailableError
 from dropdesk.errors import NotFoundError
 from dropdesk.handoff import service as handoff_service
@@ -62,12 +61,9 @@ class Turns:
         self.outbox = outbox
         self.clock = clock
 
-    async def _db(self, work: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with session_scope(self.database_url) as db_session:
-                return work(db_session)
-
-        return await run_in_threadpool(run)
+    async def db(self, work: Callable[[Session], T]) -> T:
+        """Run work in its own session on a worker thread (handoffs and attachments use it too)."""
+        return await run_in_session(self.database_url, work)
 
     async def deliver(self, chat_channel: str, stored: list[Message]) -> None:
         for message in stored:
@@ -96,7 +92,7 @@ class Turns:
             handoff_service.merchant_waits(db_session=db, chat=chat, now=now)
             return message, chat.status, chat.channel
 
-        inbound, status, channel = await self._db(store_inbound)
+        inbound, status, channel = await self.db(store_inbound)
         await self.deliver(channel, [inbound])
         rating = RATING.match(clean)
         if rating:
@@ -137,7 +133,7 @@ class Turns:
             return stored, _turn_read(db, chat, stored), chat.status
 
         # One transaction stores the replies and reads the state the merchant gets back.
-        stored, turn, status_after = await self._db(store_replies)
+        stored, turn, status_after = await self.db(store_replies)
         await self.deliver(channel, stored)
         if status_after == SessionStatus.QUEUED:
             # The bot escalated during this turn: agents' queues update now.
@@ -168,7 +164,7 @@ class Turns:
                 )
             return [service.add_message(db_session=db, chat=chat, sender=Sender.SYSTEM, text=text)]
 
-        stored = await self._db(store)
+        stored = await self.db(store)
         await self.deliver(channel, stored)
         return await self._turn(session_id, merchant_no, stored)
 
@@ -184,7 +180,7 @@ class Turns:
                 text = messages.NOTHING_TO_RATE
             return [service.add_message(db_session=db, chat=chat, sender=Sender.SYSTEM, text=text)]
 
-        stored = await self._db(store)
+        stored = await self.db(store)
         await self.deliver(channel, stored)
         return await self._turn(session_id, merchant_no, stored)
 
@@ -200,7 +196,7 @@ class Turns:
                 )
             ]
 
-        stored = await self._db(store)
+        stored = await self.db(store)
         await self.deliver(channel, stored)
         return await self._turn(session_id, merchant_no, stored)
 
@@ -211,7 +207,7 @@ class Turns:
             )
             return _turn_read(db, chat, stored)
 
-        return await self._db(read)
+        return await self.db(read)
 
 
 def _turn_read(db: Session, chat: ChatSession, stored: list[Message]) -> TurnRead:

@@ -35,13 +35,14 @@ class TerminalAdvice(TerminalHealth):
     latest_software_version: str
 
 
-TicketNoQuery = Annotated[str | None, Query(max_length=20, pattern=r"^[A-Za-z0-9\-]+$")]
+TICKET_NO = r"^[A-Za-z0-9\-]+$"  # what may be looked up: never SQL or free text
+TicketNoQuery = Annotated[str | None, Query(max_length=20, pattern=TICKET_NO)]
 
 
 class TicketLookup(BaseModel):
     """The query string of the ticket progress endpoint."""
 
-    ticket_no: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9\-]+$")
+    ticket_no: str | None = Field(default=None, max_length=20, pattern=TICKET_NO)
 
 
 @router.post("/{session_id}/diagnoses", response_model=DiagnosisRead)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
+from starlette.concurrency import run_in_threadpool
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -108,3 +112,35 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+async def run_in_session(url: str, work: Callable[[Session], T]) -> T:
+    """Run work in its own session (committed on success) on a worker thread, for async code."""
+
+    def run() -> T:
+        with session_scope(url) as db_session:
+            return work(db_session)
+
+    return await run_in_threadpool(run)
+
+
+def update_if_status(
+    db_session: Session,
+    model: Any,
+    row_id: object,
+    allowed_from: Sequence[str],
+    where: Sequence[ColumnElement[bool]] = (),
+    **values: Any,
+) -> bool:
+    """One conditional UPDATE of a row whose `status` is one of allowed_from; True if it hit.
+
+    Whoever changes a row's status first wins: a second writer's precondition no longer holds
+    and it updates nothing, whatever the isolation level.
+    """
+    done = db_session.execute(
+        sql_update(model)
+        .where(model.id == row_id, model.status.in_(allowed_from), *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from dropdesk import messages
 from dropdesk.agent.models import Agent
@@ -18,7 +17,6 @@ from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.delivery import Outbox
 from dropdesk.conversation.flows import Turns, rating_buttons
 from dropdesk.conversation.models import ChatSession, Message, MessageRead, Sender, SessionStatus
-from dropdesk.database.core import session_scope
 from dropdesk.errors import ConflictError
 from dropdesk.handoff import service
 from dropdesk.handoff.models import NoteRead
@@ -27,6 +25,8 @@ from dropdesk.timezone import SHANGHAI, now_shanghai
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# What the merchant is told: a text and, optionally, buttons.
+Told = tuple[str, list[dict[str, str]] | None]
 
 
 class Handoffs:
@@ -44,13 +44,6 @@ class Handoffs:
         self.turns = turns
         self.outbox = outbox
         self.clock = clock
-
-    async def _db(self, work: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with session_scope(self.settings.database_url) as db_session:
-                return work(db_session)
-
-        return await run_in_threadpool(run)
 
     def _tell(
         self, db: Session, chat: ChatSession, text: str, buttons: list[dict[str, str]] | None = None
@@ -79,7 +72,7 @@ class Handoffs:
             told = self._tell(db, chat, messages.AGENT_JOINED.format(agent=agent.name))
             return ticket, chat, told
 
-        ticket, chat, told = await self._db(work)
+        ticket, chat, told = await self.turns.db(work)
         await self._announce(
             chat.channel, session_id, [told], SessionStatus.AGENT, agent=agent.name
         )
@@ -101,7 +94,7 @@ class Handoffs:
             )
             return ticket, chat, told
 
-        ticket, chat, told = await self._db(work)
+        ticket, chat, told = await self.turns.db(work)
         await self._announce(chat.channel, session_id, [told], SessionStatus.QUEUED)
         return ticket
 
@@ -120,7 +113,7 @@ class Handoffs:
             told = self._tell(db, chat, messages.AGENT_REASSIGNED.format(agent=target.name))
             return ticket, chat, told, target.name
 
-        ticket, chat, told, name = await self._db(work)
+        ticket, chat, told, name = await self.turns.db(work)
         await self._announce(chat.channel, session_id, [told], SessionStatus.AGENT, agent=name)
         return ticket
 
@@ -134,7 +127,7 @@ class Handoffs:
             chat = conversation_service.get(db_session=db, session_id=session_id)
             return message, chat.channel
 
-        message, channel = await self._db(work)
+        message, channel = await self.turns.db(work)
         read = conversation_service.message_read(message, agent_name=agent.name)
         await self.outbox.deliver(session_id=session_id, channel=channel, message=read)
         return read
@@ -153,59 +146,61 @@ class Handoffs:
                 created_at=note.created_at.astimezone(SHANGHAI),
             )
 
-        read = await self._db(work)
+        read = await self.turns.db(work)
         await self.outbox.note(session_id, read.model_dump(mode="json"))
         return read
 
     async def hand_back(self, session_id: str, agent: Agent) -> None:
         """Reset the bot's memory of the conversation, give it back, and greet the merchant."""
-        await self._db(
-            lambda db: service.held_session(db_session=db, session_id=session_id, agent=agent)
-        )
-        await self.turns.bot.reset(session_id=session_id)
-        now = self.clock()
 
-        def work(db: Session) -> tuple[ChatSession, Message]:
+        def change(db: Session, now: dt.datetime) -> tuple[None, list[Told]]:
             service.hand_back(db_session=db, session_id=session_id, agent=agent, now=now)
-            chat = conversation_service.get(db_session=db, session_id=session_id)
-            conversation_service.record_slots(db_session=db, chat=chat, slots={})
-            return chat, self._tell(db, chat, messages.HANDED_BACK)
+            return None, [(messages.HANDED_BACK, None)]
 
-        chat, told = await self._db(work)
-        await self._announce(chat.channel, session_id, [told], SessionStatus.BOT)
+        _, chat = await self._back_to_bot(session_id, agent, change)
         await self._greet(session_id, chat)
 
     async def resolve(self, session_id: str, agent: Agent, resolution: str, note: str) -> Ticket:
         """Resolve the ticket, give the session back to the bot and ask for a rating."""
-        await self._db(
+
+        def change(db: Session, now: dt.datetime) -> tuple[Ticket, list[Told]]:
+            ticket = service.resolve(db_session=db, session_id=session_id, agent=agent,
+                                     resolution=resolution, note=note, now=now)  # fmt: skip
+            summary = note or messages.RESOLUTION_TEXT[resolution]
+            return ticket, [
+                (messages.RESOLVED.format(ticket_no=ticket.ticket_no, note=summary), None),
+                (messages.RATE_PROMPT, rating_buttons()),
+            ]
+
+        ticket, _ = await self._back_to_bot(session_id, agent, change)
+        return ticket
+
+    async def _back_to_bot(
+        self,
+        session_id: str,
+        agent: Agent,
+        change: Callable[[Session, dt.datetime], tuple[T, list[Told]]],
+    ) -> tuple[T, ChatSession]:
+        """Reset Rasa's tracker, make the change of hands, clear the evidence, tell the merchant.
+
+        The reset comes first: if Rasa cannot be reached nothing changes (503), and a reset
+        followed by a refused change (409) is harmless while a person holds the session.
+        """
+        await self.turns.db(
             lambda db: service.held_session(db_session=db, session_id=session_id, agent=agent)
         )
         await self.turns.bot.reset(session_id=session_id)
         now = self.clock()
 
-        def work(db: Session) -> tuple[Ticket, ChatSession, list[Message]]:
-            ticket = service.resolve(
-                db_session=db,
-                session_id=session_id,
-                agent=agent,
-                resolution=resolution,
-                note=note,
-                now=now,
-            )
+        def work(db: Session) -> tuple[T, ChatSession, list[Message]]:
+            result, told = change(db, now)
             chat = conversation_service.get(db_session=db, session_id=session_id)
             conversation_service.record_slots(db_session=db, chat=chat, slots={})
-            summary = note or messages.RESOLUTION_TEXT[resolution]
-            told = [
-                self._tell(
-                    db, chat, messages.RESOLVED.format(ticket_no=ticket.ticket_no, note=summary)
-                ),
-                self._tell(db, chat, messages.RATE_PROMPT, buttons=rating_buttons()),
-            ]
-            return ticket, chat, told
+            return result, chat, [self._tell(db, chat, text, buttons) for text, buttons in told]
 
-        ticket, chat, told = await self._db(work)
+        result, chat, told = await self.turns.db(work)
         await self._announce(chat.channel, session_id, told, SessionStatus.BOT)
-        return ticket
+        return result, chat
 
     async def _greet(self, session_id: str, chat: ChatSession) -> None:
         """The bot's own greeting, as if the merchant had just arrived."""
@@ -225,12 +220,12 @@ class Handoffs:
                 if reply.text
             ]
 
-        await self.turns.deliver(chat.channel, await self._db(work))
+        await self.turns.deliver(chat.channel, await self.turns.db(work))
 
     async def sweep_silent(self) -> list[str]:
         """Requeue every session whose agent left the merchant waiting too long."""
         now = self.clock()
-        due = await self._db(
+        due = await self.turns.db(
             lambda db: service.silent_sessions(db_session=db, settings=self.settings, now=now)
         )
         moved = []
@@ -249,7 +244,7 @@ class Handoffs:
                 )
 
             try:
-                chat, told = await self._db(work)
+                chat, told = await self.turns.db(work)
             except ConflictError:  # the agent spoke, or another replica requeued it first
                 continue
             await self._announce(chat.channel, session_id, [told], SessionStatus.QUEUED)

@@ -21,6 +21,7 @@ from dropdesk.agent.models import Agent, AgentRole
 from dropdesk.card import mask_pans
 from dropdesk.config import Settings
 from dropdesk.conversation.models import ChatSession, Message, Sender, SessionStatus
+from dropdesk.database.core import update_if_status
 from dropdesk.diagnosis.models import DiagnosisRecord
 from dropdesk.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from dropdesk.handoff.models import QueueEntry, SessionNote, SessionTransition
@@ -51,13 +52,8 @@ def transition(
     if chat is None:
         raise NotFoundError("会话不存在")
     from_status = chat.status
-    done = db_session.execute(
-        update(ChatSession)
-        .where(ChatSession.id == session_id, ChatSession.status.in_(allowed_from), *where)
-        .values(status=to, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if not update_if_status(db_session, ChatSession, session_id, allowed_from, where,
+                            status=to, updated_at=now, **values):  # fmt: skip
         raise ConflictError(messages.TICKET_CHANGED)
     db_session.refresh(chat)
     # After a successful conditional update the row is ours until commit: from_status may

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from dropdesk import messages
@@ -16,6 +16,7 @@ from dropdesk.card import mask_pans
 from dropdesk.config import Settings
 from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.models import ChatSession
+from dropdesk.database.core import update_if_status
 from dropdesk.diagnosis.models import DiagnosisRecord, DropCode
 from dropdesk.errors import ConflictError, NotFoundError
 from dropdesk.merchant.models import Merchant
@@ -148,13 +149,8 @@ def move(
 ) -> None:
     """Move a ticket to a status if it is in one of allowed_from (one conditional update)."""
     from_status = ticket.status
-    done = db_session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status.in_(allowed_from))
-        .values(status=to, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if not update_if_status(db_session, Ticket, ticket.id, allowed_from,
+                            status=to, updated_at=now, **values):  # fmt: skip
         raise ConflictError(messages.TICKET_CHANGED)
     db_session.refresh(ticket)
     _event(db_session, ticket, from_status, to, actor, note, now)

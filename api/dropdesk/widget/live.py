@@ -13,12 +13,12 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from dropdesk.auth.service import InvalidTokenError, read_merchant_token
 from dropdesk.config import Settings
 from dropdesk.conversation import service as conversation_service
-from dropdesk.database.core import session_scope
+from dropdesk.database.core import run_in_session
 from dropdesk.errors import NotFoundError
 from dropdesk.pubsub.broadcast import Broadcast, session_channel
 from dropdesk.widget.security import origin_allowed
@@ -92,17 +92,16 @@ async def _authenticate(
     except InvalidTokenError:
         return Close.UNAUTHORIZED
 
-    def owns() -> bool:
-        with session_scope(settings.database_url) as db_session:
-            try:
-                conversation_service.get_for_merchant(
-                    db_session=db_session, session_id=session_id, merchant_no=merchant_no
-                )
-            except NotFoundError:
-                return False
-            return True
+    def owns(db_session: Session) -> bool:
+        try:
+            conversation_service.get_for_merchant(
+                db_session=db_session, session_id=session_id, merchant_no=merchant_no
+            )
+        except NotFoundError:
+            return False
+        return True
 
-    return None if await run_in_threadpool(owns) else Close.NOT_FOUND
+    return None if await run_in_session(settings.database_url, owns) else Close.NOT_FOUND
 
 
 async def _relay(websocket: WebSocket, messages: Any) -> None:
