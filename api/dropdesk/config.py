@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     working_days: str = "1234567"  # ISO weekdays, 1 = Monday
     sweep_interval_seconds: float = 30.0
     console_session_hours: int = 12
+    # The WeChat official account (off while the token is unset); see dropdesk/wechat/.
+    wechat_token: str = ""
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    # The 43-character EncodingAESKey; a second, comma-separated value is the previous key.
+    wechat_aes_key: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    # WeChat waits 5 s for a passive reply; after this the answer goes by customer-service API.
+    wechat_reply_deadline_seconds: float = 4.0
+    wechat_max_body_bytes: int = 16 * 1024
+    wechat_bind_code_minutes: int = 10
 
     @model_validator(mode="before")
     @classmethod
@@ -74,8 +85,9 @@ class Settings(BaseSettings):
             for key in ("holidays", "extra_workdays"):
                 if key in data:
                     data[key] = _split_dates(data[key])
-            if "allowed_origins" in data:
-                data["allowed_origins"] = _split_strings(data["allowed_origins"])
+            for key in ("allowed_origins", "wechat_aes_key"):
+                if key in data:
+                    data[key] = _split_strings(data[key])
         return data
 
     @model_validator(mode="after")
@@ -89,6 +101,11 @@ class Settings(BaseSettings):
                 if value == dev or len(value) < 32:
                     raise ValueError(f"{name} must be set to a strong secret in production")
         self.opening_hours()
+        for key in self.wechat_aes_key:
+            if len(key) != 43:
+                raise ValueError("DROPDESK_WECHAT_AES_KEY must be 43 characters (EncodingAESKey)")
+        if self.wechat_token and not (self.wechat_appid and self.wechat_secret):
+            raise ValueError("DROPDESK_WECHAT_TOKEN needs DROPDESK_WECHAT_APPID and _SECRET too")
         if not self.working_days or set(self.working_days) - set("1234567"):
             raise ValueError("DROPDESK_WORKING_DAYS lists ISO weekdays 1-7, e.g. 12345")
         return self

@@ -26,6 +26,9 @@ from dropdesk.handoff.flows import Handoffs
 from dropdesk.handoff.views import router as agent_api_router
 from dropdesk.health import router as health_router
 from dropdesk.pubsub.broadcast import Broadcast
+from dropdesk.wechat.channel import WeChatChannel
+from dropdesk.wechat.views import bind_router as wechat_bind_router
+from dropdesk.wechat.views import router as wechat_router
 from dropdesk.widget.live import router as live_router
 from dropdesk.widget.security import install_cors
 from dropdesk.widget.views import portal_router
@@ -43,6 +46,10 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     outbox = Outbox(broadcast)
     turns = Turns(settings=settings, bot=bot_client, outbox=outbox)
     handoffs = Handoffs(settings=settings, turns=turns, outbox=outbox)
+    # The WeChat official account is on when DROPDESK_WECHAT_TOKEN is set.
+    wechat = WeChatChannel.from_settings(settings, turns) if settings.wechat_token else None
+    if wechat is not None:
+        outbox.senders["wechat"] = wechat
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +61,8 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            if wechat is not None:
+                await wechat.close()
             await bot_client.close()
             await broadcast.disconnect()
 
@@ -63,6 +72,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     app.state.outbox = outbox
     app.state.turns = turns
     app.state.handoffs = handoffs
+    app.state.wechat = wechat
     app.add_middleware(
         RequestBodyLimits,
         max_bytes=settings.max_request_bytes,
@@ -75,6 +85,8 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     routers = [health_router, diagnosis_router, session_internal_router, chat_router,
                attachment_router, live_router, widget_router, agent_api_router,
                console_router]  # fmt: skip
+    if wechat is not None:
+        routers += [wechat_router, wechat_bind_router]
     if settings.env != "production":
         routers.append(portal_router)
     for router in routers:

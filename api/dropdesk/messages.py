@@ -57,6 +57,8 @@ SEPARATING_TEXT = {
     "time": "更准确的交易时间",
     "amount": "准确金额",
     "reference": "订单号或参考号",
+    "terminal": "是哪台 POS 机",
+    "screen": "POS 机当时显示的结果",
 }
 
 NEXT_STEPS: dict[str, str] = {
@@ -76,6 +78,8 @@ NEXT_STEPS: dict[str, str] = {
     "ask_time": "询问准确交易时间",
     "ask_amount": "询问准确金额",
     "ask_reference": "询问订单号或参考号",
+    "ask_terminal": "询问是哪台 POS 机",
+    "ask_screen": "询问 POS 机当时显示的结果",
 }
 
 BOT_UNAVAILABLE = (
@@ -217,3 +221,30 @@ HISTORY_NOTE_TEXT = {
     **ESCALATION_REASON_TEXT,
 }
 ACTOR_TEXT = {"bot": "机器人", "system": "系统", "merchant": "商户"}
+# WeChat official account (公众号).
+WECHAT_WELCOME = (
+    "您好，欢迎关注！我是掉单助手，刷卡显示失败、钱没到账、重复扣款都可以问我。\n"
+    "查交易前请先绑定商户号：在商户后台点「绑定微信」拿到6位绑定码，然后发送「绑定 123456」。"
+)
+WECHAT_HOW_TO_BIND = "在商户后台点「绑定微信」拿到6位绑定码，然后在这里发送「绑定 123456」（换成您的绑定码），10分钟内有效。"
+WECHAT_NEEDS_BINDING = (
+    "查交易、转人工需要先绑定商户号。{how}\n网络、机具、到账时间这类一般问题可以直接问我。"
+)
+WECHAT_BOUND = "绑定成功：{merchant}。现在可以直接告诉我哪笔交易有问题了。"
+WECHAT_BIND_WRONG = "绑定码不对，请核对后重新发送。"
+WECHAT_BIND_EXPIRED = "这个绑定码已过期，请在商户后台重新获取。"
+WECHAT_BIND_USED = "这个绑定码已经用过了，请在商户后台重新获取。"
+WECHAT_BIND_LOCKED = "绑定码错误次数太多，请15分钟后再试。"
+WECHAT_UNBOUND = "已解绑。以后查交易需要重新绑定。"
+WECHAT_NOT_BOUND = "您还没有绑定商户号。"
+WECHAT_VOICE_UNREADABLE = "抱歉，我听不清这段语音，请直接打字告诉我。"
+WECHAT_UNSUPPORTED = "抱歉，这类消息我还看不懂，请用文字描述，或发签购单、POS 屏幕的照片。"
+WECHAT_PHOTO_NEEDS_BINDING = "收到照片了。绑定商户号后发的照片才能作为凭证加到您的工单里。"
+WECHAT_PHOTO_FAILED = "照片没能保存，请重新发一次。"
+WECHAT_PHOTO_RECEIVED = "照片已收到，已作为凭证保存。"
+WECHAT_CHOICE_HINT = "回复数字即可选择："
+WECHAT_UNREACHABLE = {
+    "window_closed": "商户超过48小时没有在微信上发消息，微信上已无法联系到商户",
+    "quota": "发给商户的客服消息已达微信的条数上限，微信上暂时无法联系到商户",
+    "unsubscribed": "商户已取消关注公众号，微信上已无法联系到商户",
+}

@@ -10,15 +10,21 @@ from dropdesk.merchant.models import Merchant
 from dropdesk.terminal.models import Terminal
 from dropdesk.ticket.models import Ticket, TicketCounter, TicketEvent
 from dropdesk.transaction.models import SettlementBatch, Transaction
+from dropdesk.wechat.models import AccessToken, BindCode, Follower, InboundClaim, Outbound
 
 __all__ = [
+    "AccessToken",
     "Agent",
     "Attachment",
     "Base",
+    "BindCode",
     "ChatSession",
     "DiagnosisRecord",
+    "Follower",
+    "InboundClaim",
     "Merchant",
     "Message",
+    "Outbound",
     "SessionNote",
     "SessionTransition",
     "SettlementBatch",
