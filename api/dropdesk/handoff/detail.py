@@ -13,6 +13,7 @@ from dropdesk.handoff.models import NoteRead, SessionDetail, TransitionRead
 from dropdesk.merchant.models import Merchant
 from dropdesk.ticket import service as ticket_service
 from dropdesk.timezone import SHANGHAI
+from dropdesk.wechat import service as wechat_service
 
 
 def transcript(*, db_session: Session, session_id: str, after_id: int = 0) -> list[MessageRead]:
@@ -53,4 +54,5 @@ def session_detail(*, db_session: Session, session_id: str) -> SessionDetail:
             )
             for t in service.transitions(db_session=db_session, session_id=session_id)
         ],
+        unreachable=wechat_service.unreachable_text(db_session=db_session, chat=chat),
     )

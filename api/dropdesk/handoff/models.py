@@ -106,3 +106,5 @@ class SessionDetail(BaseModel):
     diagnoses: list[Any]
     ticket: Any | None
     transitions: list[TransitionRead]
+    # Why the merchant's own channel no longer reaches them (WeChat's 48-hour window, say).
+    unreachable: str | None = None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from dropdesk import messages
 from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.models import ChatSession, SessionStatus
 from dropdesk.errors import NotFoundError
@@ -81,10 +82,14 @@ def heard_from(*, db_session: Session, fan: Follower) -> None:
     fan.updated_at = _now()
 
 
-def unreachable_reason(*, db_session: Session, session_id: str) -> str | None:
-    """Why the merchant of a WeChat session can no longer be reached there (None: reachable)."""
-    fan = by_session(db_session=db_session, session_id=session_id)
-    return fan.unreachable_reason if fan else None
+def unreachable_text(*, db_session: Session, chat: ChatSession) -> str | None:
+    """For agents: why the merchant of a WeChat session can no longer be reached there."""
+    if chat.channel != CHANNEL:
+        return None
+    fan = by_session(db_session=db_session, session_id=chat.id)
+    if fan is None or fan.unreachable_reason is None:
+        return None
+    return messages.WECHAT_UNREACHABLE.get(fan.unreachable_reason, fan.unreachable_reason)
 
 
 def record_delivery(*, db_session: Session, openid: str, session_id: str | None,

@@ -46,10 +46,13 @@ class Inbound:
 
     @property
     def dedupe_key(self) -> str:
-        """MsgId for messages; follower + time + event for events (WeChat's own rule)."""
+        """MsgId for messages; follower + time + event for events (WeChat's own rule).
+
+        The event's key is part of it too: two menu clicks in one second are two pushes.
+        """
         if self.msg_id:
             return f"msg:{self.msg_id}"
-        return f"event:{self.openid}:{self.create_time}:{self.event}"
+        return f"event:{self.openid}:{self.create_time}:{self.event}:{self.event_key}"[:120]
 
 
 def inbound(fields: dict[str, str]) -> Inbound:
