@@ -185,8 +185,9 @@ def test_a_photo_is_fetched_and_kept_as_evidence(rig: Rig) -> None:
 
 def test_voice_uses_recognition_or_asks_to_type(rig: Rig) -> None:
     fan = rig.bound(MERCHANT_A)
-    heard = fan.post(fan.message_xml("voice", MediaId="v", Format="amr",
-                                     Recognition="刷卡失败了", MsgId=fan.next_msg_id()))  # fmt: skip
+    spoken = fan.message_xml("voice", MediaId="v", Format="amr", Recognition="刷卡失败了",
+                             MsgId=fan.next_msg_id())  # fmt: skip
+    heard = fan.post(spoken)
     assert heard.text is not None and heard.text.startswith("heard: 刷卡失败了")
     silent = fan.post(fan.message_xml("voice", MediaId="v", Format="amr",
                                       MsgId=fan.next_msg_id()))  # fmt: skip

@@ -175,10 +175,11 @@ def redeem(*, db_session: Session, fan: Follower, code: str, secret_key: str) ->
         outcome = BindOutcome.EXPIRED
     if outcome is not None:
         fan.bind_failures += 1
+        fan.updated_at = now
         if fan.bind_failures >= MAX_BIND_FAILURES:
             fan.bind_failures = 0
             fan.bind_locked_until = now + BIND_LOCK
-        fan.updated_at = now
+            return BindResult(BindOutcome.LOCKED)
         return BindResult(outcome)
     assert found is not None
     found.used_at, found.used_by = now, fan.openid

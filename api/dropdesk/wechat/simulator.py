@@ -45,6 +45,7 @@ class FakeWeChat:
     # openid -> errcode every custom/send to it gets (45015 window closed, 45047 quota).
     refuse: dict[str, int] = field(default_factory=dict)
     rejected_once: set[str] = field(default_factory=set)  # tokens answered 40001 once
+    reject_all: bool = False  # every token is refused (a wrong secret rotated under us, say)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -61,7 +62,7 @@ class FakeWeChat:
 
     def _check(self, token: str) -> JSONResponse | None:
         with self.lock:
-            if token and token in self.rejected_once:
+            if self.reject_all or (token and token in self.rejected_once):
                 return _error(40001, "invalid credential, access_token is invalid or not latest")
             if not token or token != self.token:
                 return _error(40001, "invalid credential")
@@ -206,8 +207,8 @@ class FollowerClient:
         query = {"signature": signature(self.token, timestamp, nonce), "timestamp": timestamp,
                  "nonce": nonce, "openid": self.openid}  # fmt: skip
         if encrypted is not None:
-            query |= {"encrypt_type": "aes",
-                      "msg_signature": signature(self.token, timestamp, nonce, encrypted)}  # fmt: skip
+            sign = signature(self.token, timestamp, nonce, encrypted)
+            query |= {"encrypt_type": "aes", "msg_signature": sign}
         return query
 
     def envelope(self, xml: str) -> tuple[bytes, dict[str, str]]:
