@@ -198,7 +198,7 @@ class FollowerClient:
 
     def event(self, event: str, key: str = "") -> Reply:
         fields = {"Event": event, **({"EventKey": key} if key else {})}
-        return self.post(self.message_xml("event", **fields))
+        return self.post(self.message_xml("event", None, **fields))
 
     def signed_query(self, timestamp: str | None = None, nonce: str | None = None,
                      encrypted: str | None = None) -> dict[str, str]:  # fmt: skip
