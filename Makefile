@@ -16,7 +16,7 @@ PYTHON_BOT ?= $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.
   && { echo $$p; break; }; done)
 # The model is named by a fingerprint of everything training reads, so it retrains only on change
 # (not the channel or the server entrypoint, which the model does not contain).
-TRAINING_INPUTS = bot/config.yml bot/domain.yml bot/components bot/jieba data
+TRAINING_INPUTS = bot/config.yml bot/domain.yml bot/components bot/jieba data actions/normalise/spelling.py
 FINGERPRINT = $(shell find $(TRAINING_INPUTS) -type f ! -name '*.pyc' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 MODEL = models/dropdesk-$(FINGERPRINT).tar.gz
 RASA_ARGS = --config bot/config.yml --domain bot/domain.yml --data data

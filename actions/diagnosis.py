@@ -20,8 +20,8 @@ from actions.service_client import ServiceError, get_service
 
 logger = logging.getLogger(__name__)
 
-SEPARATING = {"card_last4", "time", "amount", "reference"}
-DETAIL_SLOTS = ("order_ref", "txn_time", "amount", "card_last4")
+SEPARATING = ("card_last4", "time", "terminal", "screen", "amount", "reference")
+DETAIL_SLOTS = ("order_ref", "txn_time", "amount", "card_last4", "terminal_no", "screen_shown")
 
 
 def build_query(slots: dict[str, Any]) -> dict[str, Any]:
@@ -35,6 +35,8 @@ def build_query(slots: dict[str, Any]) -> dict[str, Any]:
         "time_to": interval[1].isoformat() if interval else None,
         "amount": slots.get("amount"),
         "card_last4": slots.get("card_last4"),
+        "terminal_no": slots.get("terminal_no"),
+        "screen": slots.get("screen_shown"),
     }
 
 
@@ -54,6 +56,7 @@ class Answer:
     code: str | None = None  # the code the answer speaks for, when not the service's
     escalate: bool = False  # a person must look at it, whatever the service said
     asks_solved: bool = True  # False: the answer asks for more or offers a person itself
+    question: str | None = None  # the separating question asked, for ambiguous candidates
 
 
 def _not_found(claims: Claims) -> Answer:
@@ -120,6 +123,36 @@ def _duplicate_charge(
     )
 
 
+def separators(details: dict[str, Any]) -> list[str]:
+    """The service's questions that tell the candidates apart, best first."""
+    named = str(details.get("separators") or details.get("separating") or "").split(",")
+    return [name for name in named if name in SEPARATING] or ["reference"]
+
+
+def _terminals(txns: list[dict[str, Any]]) -> str:
+    numbers = sorted({str(t["terminal_no"]) for t in txns if t.get("terminal_no")})
+    return "、".join(numbers) or "—"
+
+
+def _ambiguous(details: dict[str, Any], txns: list[dict[str, Any]], asked: list[str]) -> Answer:
+    """Ask the next question that tells the candidates apart, never one asked already.
+
+    When none is left, a person takes it with every candidate in the diagnosis.
+    """
+    left = [name for name in separators(details) if name not in asked]
+    count = len(txns) or "几"
+    if not left:
+        return Answer(
+            "utter_ambiguous_escalate", {"count": count}, escalate=True, asks_solved=False
+        )
+    return Answer(
+        f"utter_ask_separating_{left[0]}",
+        {"count": count, "terminals": _terminals(txns)},
+        asks_solved=False,
+        question=left[0],
+    )
+
+
 def render(
     code: str,
     result: dict[str, Any],
@@ -127,6 +160,7 @@ def render(
     *,
     today: dt.date,
     claims: Claims | None = None,
+    asked: list[str] | None = None,
 ) -> Answer:
     """Choose the answer to a diagnosis from its facts, what the merchant said, and today."""
     details: dict[str, Any] = result.get("details") or {}
@@ -160,15 +194,21 @@ def render(
     if code == "duplicate_charge":
         return _duplicate_charge(result, txns, slots)
     if code == "ambiguous":
-        separating = details.get("separating")
-        if separating not in SEPARATING:
-            separating = "reference"
-        return Answer(
-            f"utter_ask_separating_{separating}", {"count": len(txns) or "几"}, asks_solved=False
-        )
+        return _ambiguous(details, txns, asked or [])
     if code in vocabulary.drop_codes():
         return Answer(f"utter_diagnosis_{code}")
     return Answer("utter_diagnosis_unknown")
+
+
+def same_drop_again(events: list[dict[str, Any]]) -> bool:
+    """True when the drop was diagnosed before and no detail changed since: the merchant is
+    coming back to the same answer (顾客不信, 到底扣没扣), not reporting anything new."""
+    for event in reversed(events):
+        if event.get("event") == "action" and event.get("name") == "action_diagnose":
+            return True
+        if event.get("event") == "slot" and event.get("name") in DETAIL_SLOTS:
+            return False
+    return False
 
 
 class ActionDiagnose(Action):
@@ -196,20 +236,39 @@ class ActionDiagnose(Action):
         known = code in vocabulary.drop_codes()
         today = now.astimezone(shanghai()).date()
         said = merchant_claims.claims(tracker.events)
-        answer = render(code, result, slots, today=today, claims=said)
+        asked = list(tracker.get_slot("asked_separators") or []) if code == "ambiguous" else []
+        answer = render(code, result, slots, today=today, claims=said, asked=asked)
         needs_human = (
             bool(result.get("needs_human"))
             or code in vocabulary.needs_human_codes()
             or not known
             or answer.escalate
         )
+        details = result.get("details") or {}
+        before = tracker.get_slot("diagnosis_code")
+        again = (
+            code != "ambiguous"
+            and before not in (None, "ambiguous")
+            and same_drop_again(list(tracker.events))
+        )
+        if again:
+            # Push-back on an answer: acknowledge, say it again, and offer a person.
+            dispatcher.utter_message(response="utter_followup_same_result")
+        if code == "ambiguous" and details.get("outcomes_differ") == "true":
+            dispatcher.utter_message(response="utter_candidates_differ_in_outcome")
         dispatcher.utter_message(response=answer.response, heard=heard, **answer.variables)
-        if not needs_human and answer.asks_solved:
+        waiting = [str(ref) for ref in tracker.get_slot("other_refs") or []]
+        if waiting:
+            refs = "、".join(drop_details.describe_ref(ref) for ref in waiting)
+            dispatcher.utter_message(response="utter_other_refs_waiting", refs=refs)
+        if again and not needs_human:
+            dispatcher.utter_message(response="utter_followup_offer_human")
+        elif not needs_human and answer.asks_solved:
             dispatcher.utter_message(response="utter_ask_solved")
-        pending = (result.get("details") or {}).get("separating") if code == "ambiguous" else None
         return [
             SlotSet("diagnosis_code", (answer.code or code) if known else None),
             SlotSet("needs_human", needs_human),
-            SlotSet("pending_question", pending),
+            SlotSet("pending_question", answer.question),
+            SlotSet("asked_separators", [*asked, answer.question] if answer.question else None),
             SlotSet("fallback_count", 0.0),
         ]

@@ -14,6 +14,9 @@ from actions.normalise import (
     parse_reference,
     parse_time,
 )
+from actions.normalise._clock import find_clock, find_period, find_relative
+from actions.normalise._days import find_day, find_span
+from actions.normalise._text import fold_width
 from actions.normalise.timewindow import shanghai
 
 UNKNOWN_REF = "unknown"
@@ -138,6 +141,39 @@ def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
     return None
 
 
+def _says_only_clock(text: str, now: dt.datetime) -> bool:
+    """True when the text names a clock time or a part of the day, but no day of its own."""
+    norm = fold_width(text).lower()
+    if find_relative(norm, now) is not None:
+        return False
+    if find_day(norm, now.date()) is not None or find_span(norm, now.date()) is not None:
+        return False
+    return find_clock(norm) is not None or find_period(norm) is not None
+
+
+def refine_time(held: Any, text: str, now: dt.datetime) -> str | None:
+    """Put a clock time said later on the day said before: 11月24号 … 下午两点左右.
+
+    Only a window of a whole day (or part of one) is refined; the result must lie inside it,
+    so a clock time that does not fit the day leaves it alone (None).
+    """
+    interval = parse_interval(str(held)) if held else None
+    if interval is None or not _says_only_clock(text, now):
+        return None
+    start, end = (t.astimezone(shanghai()) for t in interval)
+    if (
+        end - start < dt.timedelta(hours=2)
+        or (end - dt.timedelta(minutes=1)).date() != start.date()
+    ):
+        return None
+    day = start.date()
+    window = parse_time(f"{day.year}年{day.month}月{day.day}日 {text}", now)
+    if window is None or window.start < start or window.end > end + dt.timedelta(minutes=30):
+        return None
+    begin, finish = (t.replace(microsecond=0) for t in (window.start, window.end))
+    return f"{begin.isoformat()}/{finish.isoformat()}"
+
+
 def amount(value: Any, text: str, *, bare: bool = False) -> str | None:
     """Return the amount as a decimal string with two places, or None.
 
@@ -173,6 +209,39 @@ def card_last4(value: Any, text: str, *, bare_allowed: bool = False) -> str | No
         match = _BARE_LAST4.fullmatch(text.translate(_FULL_WIDTH_DIGITS).strip())
         if match:
             return match.group(1)
+    return None
+
+
+_TERMINAL_NO = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{0,6}\d{2})(?![0-9A-Za-z])")
+_SCREEN_FAILED = re.compile(
+    r"失败|超时|没成功|不成功|没反应|没出小票|没打印|没有小票|报错|错误|卡住|拒绝"
+)
+_SCREEN_OK = re.compile(r"成功|出了小票|打了小票|打出来|小票出来|签购单出来|正常")
+
+
+_LABELLED_TERMINAL = re.compile(
+    r"终端(?:号|编号)?(?:是|为|:|：|\s)*([0-9A-Za-z]{8})(?![0-9A-Za-z])"
+)
+
+
+def terminal_named(text: str) -> str | None:
+    """A terminal number the merchant labels as one (终端号30000003), asked for or not."""
+    found = _LABELLED_TERMINAL.search(text.translate(_FULL_WIDTH_DIGITS))
+    return found.group(1).upper() if found else None
+
+
+def terminal_answer(text: str) -> str | None:
+    """The terminal number (or its last digits) a merchant answers "which terminal" with."""
+    found = _TERMINAL_NO.findall(text.translate(_FULL_WIDTH_DIGITS))
+    return found[-1].upper() if found else None
+
+
+def screen_answer(text: str) -> str | None:
+    """What the terminal showed, as the service's words: success or failure."""
+    if _SCREEN_FAILED.search(text):
+        return "failure"
+    if _SCREEN_OK.search(text):
+        return "success"
     return None
 
 
@@ -239,6 +308,10 @@ def heard(slots: dict[str, Any], now: dt.datetime) -> str:
         parts.append(f"¥{slots['amount']}")
     if slots.get("card_last4"):
         parts.append(f"卡尾号 {slots['card_last4']}")
+    if slots.get("terminal_no"):
+        parts.append(f"终端 {slots['terminal_no']}")
+    if slots.get("screen_shown"):
+        parts.append("当时显示成功" if slots["screen_shown"] == "success" else "当时显示失败")
     return "，".join(parts) if parts else "您说的那笔交易"
 
 

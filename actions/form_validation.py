@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,20 +13,35 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import drop_details
-from actions.normalise import parse_amount, parse_reference, parse_time, says_no_reference
+from actions import drop_details, merchant_claims
+from actions.normalise import (
+    find_references,
+    parse_amount,
+    parse_reference,
+    parse_time,
+    says_no_reference,
+    spelling,
+)
 
 FORM = "drop_form"
 # Messages about something else than the drop being reported: nothing in them fills the form
 # (昨天转人工那个工单 is no transaction time; DD-20261203-0007 is no reference).
 NOT_ABOUT_THE_DROP = frozenset({"ask_ticket_status"})
+DETAILS = ("order_ref", "txn_time", "amount")
+SEPARATOR_SLOTS = ("card_last4", "terminal_no", "screen_shown", "other_refs")
+# The separating question the diagnosis asked, by the slot that answers it.
+_QUESTION = {"card_last4": "card_last4", "terminal_no": "terminal", "screen_shown": "screen"}
+# Coming back to a reference given beside the one checked first: 另外那笔呢, 第二笔呢.
+_THE_OTHER = re.compile(
+    r"另外那|另外一个|另一个|另一笔|那一笔呢|第二笔|第二个|剩下的?那|还有一个单号"
+)
 _MONEY_WORDS = ("金额", "元", "块", "¥", "￥", "钱", "万")
 Slots = dict[str, Any]
 
 
 def latest_text(tracker: Tracker) -> str:
-    """Return the text of the merchant's latest message."""
-    return str(tracker.latest_message.get("text") or "")
+    """Return the merchant's latest message, in simplified characters with typing slips mended."""
+    return spelling.fold(str(tracker.latest_message.get("text") or ""))
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -76,8 +92,9 @@ class ValidateDropForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        # card_last4 is validated when given but never asked for by the form.
-        return [*domain_slots, "card_last4"]
+        # These are validated when given but never asked for by the form: the diagnosis asks
+        # for them when they tell candidates apart.
+        return [*domain_slots, *SEPARATOR_SLOTS]
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -89,12 +106,17 @@ class ValidateDropForm(FormValidationAction):
         and the diagnosis asks for what separates candidates if several fit.
         """
         events = await super().run(dispatcher, tracker, domain)
+        if self._new_drop(tracker):
+            events.append(SlotSet("pending_question", None))
         slots = {name: tracker.get_slot(name) for name in ("order_ref", "txn_time", "amount")}
         for event in events:
             if event.get("event") == "slot" and event.get("name") in slots:
                 slots[event["name"]] = event.get("value")
         if slots["order_ref"] is None and slots["txn_time"] and slots["amount"]:
             events.append(SlotSet("order_ref", drop_details.UNKNOWN_REF))
+        elif slots["order_ref"] not in (None, drop_details.UNKNOWN_REF):
+            # A reference names the transaction: look now, whatever else is missing.
+            events.append(SlotSet("requested_slot", None))
         return events
 
     async def next_requested_slot(
@@ -126,42 +148,89 @@ class ValidateDropForm(FormValidationAction):
             return parse_time(text, self.clock()) is not None
         if slot == "amount":
             return parse_amount(text) is not None
-        return drop_details.card_last4(None, text) is not None
+        if slot == "card_last4":
+            return drop_details.card_last4(None, text) is not None
+        return False
 
-    def _stale(self, tracker: Tracker, slot: str) -> bool:
-        """A new drop report starts from scratch: forget details from earlier drops."""
-        return (
-            self._activating(tracker)
-            and latest_intent(tracker) == "report_drop"
-            and not self._said_now(tracker, slot)
-        )
+    def _follow_up(self, tracker: Tracker) -> bool:
+        """After a diagnosis, a message that sounds like a drop report but gives no detail and
+        no 还有一笔 is about the same drop (顾客不信, 到底扣没扣): it keeps what we hold."""
+        if tracker.get_slot("diagnosis_code") is None:
+            return False
+        if merchant_claims.NEW_DROP_WORDS.search(latest_text(tracker)):
+            return False
+        return not any(self._said_now(tracker, slot) for slot in (*DETAILS, "card_last4"))
 
     @staticmethod
-    def _answering_card(tracker: Tracker) -> str | None:
-        """Return the digits when the merchant answers our card question with a bare number."""
-        if tracker.get_slot("pending_question") != "card_last4":
+    def _back_to_other(tracker: Tracker) -> str | None:
+        """The reference to check now when the merchant comes back to one given earlier."""
+        waiting = list(tracker.get_slot("other_refs") or [])
+        text = latest_text(tracker)
+        if waiting and _THE_OTHER.search(text) and not find_references(text):
+            return str(waiting[0])
+        return None
+
+    def _new_drop(self, tracker: Tracker) -> bool:
+        """This message starts another drop: 还有一笔 after a diagnosis, the other reference of
+        two, or a drop report that is not a follow-up about the drop just diagnosed."""
+        if not self._activating(tracker):
+            return False
+        if self._back_to_other(tracker):
+            return True
+        diagnosed = tracker.get_slot("diagnosis_code") is not None
+        if diagnosed and merchant_claims.NEW_DROP_WORDS.search(latest_text(tracker)):
+            return True
+        return latest_intent(tracker) == "report_drop" and not self._follow_up(tracker)
+
+    def _stale(self, tracker: Tracker, slot: str) -> bool:
+        """A new drop starts from scratch: forget details from earlier drops."""
+        if slot == "order_ref" and self._back_to_other(tracker):
+            return False
+        return self._new_drop(tracker) and not self._said_now(tracker, slot)
+
+    @staticmethod
+    def _answer(tracker: Tracker, slot: str) -> str | None:
+        """The value of a separating question's answer, when we just asked that question."""
+        if tracker.get_slot("pending_question") != _QUESTION[slot]:
             return None
-        return drop_details.card_last4(None, latest_text(tracker), bare_allowed=True)
+        text = latest_text(tracker)
+        if slot == "card_last4":
+            return drop_details.card_last4(None, text, bare_allowed=True)
+        if slot == "terminal_no":
+            return drop_details.terminal_answer(text)
+        return drop_details.screen_answer(text)
+
+    def _answering_card(self, tracker: Tracker) -> str | None:
+        """Return the digits when the merchant answers our card question with a bare number."""
+        return self._answer(tracker, "card_last4")
 
     def _keep_if_card_answer(self, tracker: Tracker, slot: str, value: Any) -> Slots | None:
-        """Undo a slot the NLU filled with the card digits we just asked for."""
-        digits = self._answering_card(tracker)
-        if digits and digits in drop_details.candidates(value):
-            return {slot: value_before_latest_message(tracker, slot), "card_last4": digits}
+        """Undo a slot the NLU filled with the card or terminal digits we just asked for."""
+        for answered in ("card_last4", "terminal_no"):
+            digits = self._answer(tracker, answered)
+            if digits and any(digits in v for v in drop_details.candidates(value)):
+                return {slot: value_before_latest_message(tracker, slot), answered: digits}
         return None
 
     # --- extraction from the raw text (values the NLU missed) -------------------
 
     def _scan(self, tracker: Tracker, slot: str) -> Slots:
+        other = self._back_to_other(tracker)
+        if slot == "order_ref" and other:
+            return {slot: other}
         if entity_given(tracker, slot) or latest_intent(tracker) in NOT_ABOUT_THE_DROP:
             return {}
         if self._stale(tracker, slot) and tracker.get_slot(slot) is not None:
             return {slot: None}
         current = tracker.get_slot(slot)
+        if slot == "txn_time":
+            refined = drop_details.refine_time(current, latest_text(tracker), self.clock())
+            if refined:
+                return {slot: refined} if refined != current else {}
         correcting = latest_intent(tracker) == "correct_info"
         if current is not None and not correcting:
             return {}
-        if self._answering_card(tracker):
+        if self._answering_card(tracker) or self._answer(tracker, "terminal_no"):
             return {}
         text = latest_text(tracker)
         if slot == "order_ref":
@@ -209,6 +278,37 @@ class ValidateDropForm(FormValidationAction):
             None, latest_text(tracker)
         )
         return {"card_last4": digits} if digits else {}
+
+    def _separator_answer(self, tracker: Tracker, slot: str) -> Slots:
+        if self._stale(tracker, slot):
+            # A new drop: forget the earlier candidates' answers and questions.
+            return {slot: None, "asked_separators": None}
+        value = self._answer(tracker, slot)
+        if value is None and slot == "terminal_no":
+            value = drop_details.terminal_named(latest_text(tracker))
+        return {slot: value} if value and value != tracker.get_slot(slot) else {}
+
+    async def extract_other_refs(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        """Several references in one message: the first is checked, the others wait."""
+        waiting = list(tracker.get_slot("other_refs") or [])
+        if self._back_to_other(tracker):
+            return {"other_refs": waiting[1:] or None}
+        if latest_intent(tracker) in NOT_ABOUT_THE_DROP:
+            return {}
+        refs = [ref.value for ref in find_references(latest_text(tracker))]
+        return {"other_refs": refs[1:]} if len(refs) > 1 else {}
+
+    async def extract_terminal_no(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        return self._separator_answer(tracker, "terminal_no")
+
+    async def extract_screen_shown(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        return self._separator_answer(tracker, "screen_shown")
 
     # --- validation ----------------------------------------------------------------
 
@@ -260,6 +360,11 @@ class ValidateDropForm(FormValidationAction):
             return kept
         if drop_details.only_when_said(value, latest_text(tracker)):
             return {"txn_time": value_before_latest_message(tracker, "txn_time")}
+        # A clock time said after a day belongs to that day: 11月24号 … 下午两点左右.
+        held = value_before_latest_message(tracker, "txn_time")
+        refined = drop_details.refine_time(held, latest_text(tracker), self.clock())
+        if refined:
+            return {"txn_time": refined, "fallback_count": 0.0}
         normalised = drop_details.txn_time(value, latest_text(tracker), self.clock())
         return self._result(dispatcher, tracker, "txn_time", normalised, value)
 

@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from actions.normalise import spelling
+
 FORM = "drop_form"
 SETTLEMENT_INTENT = "ask_settlement_time"
 NEW_DROP_INTENT = "report_drop"
-_NEW_DROP_WORDS = re.compile(r"还有一笔|另外一笔|另一笔|再查一笔|又一笔|下一笔")
+NEW_DROP_WORDS = re.compile(r"还有一笔|另外一笔|另一笔|再查一笔|又一笔|下一笔")
 
 _CHARGED = re.compile(
     "|".join(
@@ -108,7 +110,9 @@ def current_drop(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             finished = answered and event.get("value") != "ambiguous"
         elif kind == "user":
             restarts = _intent(event) == NEW_DROP_INTENT and loop != FORM and finished
-            another = answered and _NEW_DROP_WORDS.search(str(event.get("text") or ""))
+            another = answered and NEW_DROP_WORDS.search(
+                spelling.fold(str(event.get("text") or ""))
+            )
             if restarts or another:
                 messages, answered, finished = [], False, False
             messages.append(event)
@@ -126,7 +130,7 @@ class Claims:
 def claims(events: Iterable[dict[str, Any]]) -> Claims:
     """Read the current drop's messages for a charge or a settlement question."""
     messages = current_drop(events)
-    texts = [str(m.get("text") or "") for m in messages]
+    texts = [spelling.fold(str(m.get("text") or "")) for m in messages]
     return Claims(
         charged=any(says_charged(text) for text in texts),
         not_arrived=any(_intent(m) == SETTLEMENT_INTENT for m in messages)

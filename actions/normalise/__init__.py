@@ -4,6 +4,7 @@ from .amount import parse_amount
 from .reference import (
     Reference,
     RefKind,
+    find_references,
     only_in_tickets,
     parse_card_last4,
     parse_reference,
@@ -17,6 +18,7 @@ __all__ = [
     "RefKind",
     "Reference",
     "TimeWindow",
+    "find_references",
     "only_in_tickets",
     "parse_amount",
     "parse_card_last4",

@@ -89,6 +89,25 @@ def _whole_message(masked: str) -> Decimal | None:
     return _bare_value(core, 5)
 
 
+def _lone_number(rest: str) -> list[tuple[int, Decimal]]:
+    """The one plain number beside other details: 参考号… 昨天下午三点 268 (268 is the amount).
+
+    Only when exactly one number is left once references, times and counts are masked, and it
+    looks like money: two or more digits, or a Chinese numeral with a unit (两百六, not 一).
+    """
+    numbers = []
+    for m in _BARE.finditer(rest):
+        token = m["num"]
+        plain = re.fullmatch(r"[1-9]\d{1,6}(?:\.\d{1,2})?", token)
+        spoken = token[0] in CN_NUM and any(unit in token for unit in "十百千万")
+        if plain or spoken:
+            numbers.append((m.start("num"), token))
+    if len(numbers) != 1:
+        return []
+    value = _bare_value(numbers[0][1], 7)
+    return [] if value is None else [(numbers[0][0], value)]
+
+
 def parse_amount(text: str, *, bare: bool = False) -> Decimal | None:
     """Return the amount the merchant means, quantized to 0.01, or None.
 
@@ -99,6 +118,8 @@ def parse_amount(text: str, *, bare: bool = False) -> Decimal | None:
     found, rest = _unit_candidates(masked)
     if not found:
         for m in _CONTEXT.finditer(rest):
+            if len(m["num"]) == 1 and m["num"] in CN_NUM:
+                continue  # 刷了一下 一直没反应: a lone 一 is a word, not money
             value = _bare_value(m["num"], 7)
             if value is not None:
                 found.append((m.start("num"), value))
@@ -110,6 +131,8 @@ def parse_amount(text: str, *, bare: bool = False) -> Decimal | None:
             value = _bare_value(m["num"], 7)
             if value is not None:
                 found.append((m.start("num"), value))
+    if not found and MASK in rest:
+        found.extend(_lone_number(rest))
     if not found:
         whole = _whole_message(masked)
         if whole is not None:

@@ -160,9 +160,10 @@ def _normalise(text: str) -> str:
     return fold_width(text).lower()
 
 
-def parse_reference(text: str) -> Reference | None:
-    """Return the transaction identifier quoted in the text, or None."""
+def find_references(text: str) -> list[Reference]:
+    """Every transaction identifier quoted in the text, in the order written, each once."""
     norm = _mask_tickets(_normalise(text))
+    found: list[tuple[int, Reference]] = []
     spans: list[tuple[int, int]] = []
     for m in _LABEL.finditer(norm):
         kind = _LABELS[m[1]]
@@ -170,12 +171,13 @@ def parse_reference(text: str) -> Reference | None:
         spans.append((m.start(), end))
         value = _fit(groups, kind)
         if value is not None:
-            return Reference(value, kind)
+            found.append((m.start(), Reference(value, kind)))
+            continue
         if m[1] in _LOOSE:
             joined = "".join(groups).upper()
             loose_kind = _shape_kind(joined, labelled=True)
             if loose_kind is not None:
-                return Reference(joined, loose_kind)
+                found.append((m.start(), Reference(joined, loose_kind)))
     masked = _NOT_REFERENCE.sub(lambda m: MASK * len(m.group()), norm)
     for start, end in spans:
         masked = masked[:start] + MASK * (end - start) + masked[end:]
@@ -183,8 +185,17 @@ def parse_reference(text: str) -> Reference | None:
         token = m.group().upper()
         token_kind = _shape_kind(token, labelled=False)
         if token_kind is not None:
-            return Reference(token, token_kind)
-    return None
+            found.append((m.start(), Reference(token, token_kind)))
+    unique: dict[str, Reference] = {}
+    for _, ref in sorted(found, key=lambda item: item[0]):
+        unique.setdefault(ref.value, ref)
+    return list(unique.values())
+
+
+def parse_reference(text: str) -> Reference | None:
+    """Return the transaction identifier quoted in the text, or None."""
+    refs = find_references(text)
+    return refs[0] if refs else None
 
 
 _LAST4 = re.compile(

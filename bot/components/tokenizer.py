@@ -17,6 +17,8 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
+from actions.normalise import spelling
+
 _DIGITS = "0-9０-９"
 _NUMBER = re.compile(rf"[{_DIGITS}]+(?:[,，.．:：\-/][{_DIGITS}]+)*")
 _CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
@@ -63,7 +65,9 @@ class DropDeskTokenizer(JiebaTokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         import jieba
 
-        text: str = message.get(attribute)
+        # Traditional characters and typing slips are folded first (same length, so every
+        # token's offsets still point into what the merchant wrote).
+        text: str = spelling.fold(message.get(attribute))
         words = list(jieba.tokenize(text, HMM=False))
         tokens = [Token(text[start:end], start, end) for start, end in spans(text, words)]
         return self._apply_token_pattern(tokens)

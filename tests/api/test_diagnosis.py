@@ -222,3 +222,24 @@ def test_merchants_never_see_each_other(db_session: Session, settings: Settings)
 def test_unknown_merchant(db_session: Session, settings: Settings) -> None:
     with pytest.raises(UnknownMerchantError):
         run(db_session, settings, merchant="865310054119999", order_ref="612300000001")
+
+
+def test_candidates_list_every_question_that_separates_them(
+    db_session: Session, settings: Settings
+) -> None:
+    # Same amount and minute on two cards at two terminals: one declined, one approved.
+    store(db_session,
+          row(ref_no="612300000671", amount="88.00", txn_time="2026-11-25T13:10:00",
+              response_code="51", terminal_status="failed"),
+          row(ref_no="612300000672", amount="88.00", txn_time="2026-11-25T13:10:30",
+              card_no=CARD_2, terminal_no="T0000002", terminal_status="completed"))  # fmt: skip
+    window = {"time_from": shanghai(2026, 11, 25, 13), "time_to": shanghai(2026, 11, 25, 13, 59)}
+    ambiguous = run(db_session, settings, amount=Decimal("88"), **window)
+    assert ambiguous.code == DropCode.AMBIGUOUS
+    assert ambiguous.details["separators"] == "card_last4,terminal,screen,reference"
+    assert ambiguous.details["outcomes_differ"] == "true"
+    by_terminal = run(db_session, settings, amount=Decimal("88"), terminal_no="0002", **window)
+    assert [t.ref_no for t in by_terminal.transactions] == ["612300000672"]
+    by_screen = run(db_session, settings, amount=Decimal("88"), screen="failure", **window)
+    assert by_screen.code == DropCode.DECLINED
+    assert [t.ref_no for t in by_screen.transactions] == ["612300000671"]

@@ -221,9 +221,15 @@ CANNED_BY_REF: dict[str, dict[str, Any]] = {
 
 AMBIGUOUS = _diagnosis(
     "ambiguous",
-    [_txn("612300000021", card_masked="622202******6688"), _txn("612300000022")],
+    [
+        _txn("612300000021", card_masked="622202******6688"),
+        _txn("612300000022", terminal_no="10020002", card_masked="621700******1234",
+             response_code="51",
+             terminal_status="failed"),
+    ],
     ["ask_card_last4"],
-    details={"separating": "card_last4"},
+    details={"separating": "card_last4",
+             "separators": "card_last4,terminal,screen,reference", "outcomes_differ": "true"},
 )
 FOUND_BY_CARD = _diagnosis(
     "approved_not_printed",

@@ -116,12 +116,40 @@ def test_variables_fill_the_answers(fake: FakeDropDeskService) -> None:
 
 def test_ambiguous_asks_for_the_separating_detail(fake: FakeDropDeskService) -> None:
     messages, slots = run("unknown")
-    assert [m["response"] for m in messages] == ["utter_ask_separating_card_last4"]
-    assert messages[0]["count"] == 2
-    assert messages[0]["heard"].startswith("没有单号")
+    # One declined, one approved: the merchant hears first that only one charged the customer.
+    assert responses(messages) == [
+        "utter_candidates_differ_in_outcome",
+        "utter_ask_separating_card_last4",
+    ]
+    assert messages[1]["count"] == 2
+    assert messages[1]["heard"].startswith("没有单号")
     assert slots["diagnosis_code"] == "ambiguous"
     assert slots["pending_question"] == "card_last4"
+    assert slots["asked_separators"] == ["card_last4"]
     assert slots["needs_human"] is False
+
+
+def test_a_question_is_never_asked_twice_then_a_person_takes_both(
+    fake: FakeDropDeskService,
+) -> None:
+    asked: list[str] = []
+    for question in ("terminal", "screen", "reference"):
+        asked = [*asked, *([] if asked else ["card_last4"])]
+        messages, slots = run("unknown", asked_separators=asked)
+        assert responses(messages)[-1] == f"utter_ask_separating_{question}"
+        assert slots["pending_question"] == question
+        asked = slots["asked_separators"]
+    assert messages[-1]["terminals"] == "10020001、10020002"
+    messages, slots = run("unknown", asked_separators=asked)
+    assert responses(messages)[-1] == "utter_ambiguous_escalate"
+    assert slots["needs_human"] is True
+    assert slots["pending_question"] is None and slots["asked_separators"] is None
+
+
+def test_terminal_and_screen_answers_reach_the_query(fake: FakeDropDeskService) -> None:
+    run("unknown", terminal_no="0002", screen_shown="failure")
+    assert fake.diagnoses[-1][1]["terminal_no"] == "0002"
+    assert fake.diagnoses[-1][1]["screen"] == "failure"
 
 
 def test_unknown_reference_is_sent_as_null(fake: FakeDropDeskService) -> None:
@@ -134,6 +162,8 @@ def test_unknown_reference_is_sent_as_null(fake: FakeDropDeskService) -> None:
         "time_to": "2026-11-25T16:00:00+08:00",
         "amount": "320.50",
         "card_last4": "6688",
+        "terminal_no": None,
+        "screen": None,
     }
 
 
@@ -291,3 +321,29 @@ def test_a_reversal_is_promised_only_until_its_date(
     messages, _ = run("612300000003", now=now)
     assert messages[0]["response"] == response
     assert messages[0]["money_back_by"] == money_back_by
+
+
+def test_push_back_on_the_same_drop_gets_the_answer_again_and_a_person(
+    fake: FakeDropDeskService,
+) -> None:
+    earlier = [*CLAIM_EARLIER, *diagnosed("approved_not_printed"), said("顾客不信", "report_drop")]
+    messages, slots = run(
+        "612300000001", events=earlier, text="顾客不信", diagnosis_code="approved_not_printed"
+    )
+    assert responses(messages) == [
+        "utter_followup_same_result",
+        "utter_diagnosis_approved_not_printed",
+        "utter_followup_offer_human",
+    ]
+    assert slots["diagnosis_code"] == "approved_not_printed"
+
+
+def test_a_changed_detail_is_a_new_answer_not_a_push_back(fake: FakeDropDeskService) -> None:
+    changed = [
+        *CLAIM_EARLIER,
+        *diagnosed("declined"),
+        said("不对 是612300000001", "correct_info"),
+        {"event": "slot", "name": "order_ref", "value": "612300000001"},
+    ]
+    messages, _ = run("612300000001", events=changed, diagnosis_code="declined")
+    assert responses(messages) == ["utter_diagnosis_approved_not_printed", "utter_ask_solved"]

@@ -372,3 +372,79 @@ def test_a_ticket_number_taken_for_details_is_dropped_without_complaint() -> Non
     assert slots.get("amount") is None and slots.get("order_ref") is None
     assert "utter_invalid_amount" not in responses
     assert "utter_invalid_order_ref" not in responses
+
+
+# --- issue 20: the form's memory ----------------------------------------------------------
+
+DIAGNOSED = {
+    "order_ref": "612300000001",
+    "txn_time": WINDOW_3PM,
+    "amount": "320.50",
+    "diagnosis_code": "approved_not_printed",
+}
+
+
+def test_a_reference_alone_is_enough_to_look() -> None:
+    slots, responses = validate(
+        active=False,
+        text="参考号612300000001",
+        entities=[entity("order_ref", "612300000001")],
+        candidates={"order_ref": "612300000001"},
+    )
+    assert slots["order_ref"] == "612300000001"
+    assert slots["requested_slot"] is None  # the form ends here: no time or amount demanded
+    assert responses == []
+
+
+@pytest.mark.parametrize("text", ["顾客不信 非说没付成功", "到底扣没扣 要不要让他再刷"])
+def test_push_back_after_a_diagnosis_keeps_the_drop(text: str) -> None:
+    slots, _ = validate(active=False, text=text, intent="report_drop", slots=DIAGNOSED)
+    for name in ("order_ref", "txn_time", "amount"):
+        assert slots.get(name, DIAGNOSED[name]) == DIAGNOSED[name], name
+
+
+@pytest.mark.parametrize(("text", "intent"), [("还有一笔 100块", "inform"),
+                                               ("又掉了一单 100块", "report_drop")])  # fmt: skip
+def test_another_drop_starts_from_nothing(text: str, intent: str) -> None:
+    slots, _ = validate(
+        active=False,
+        text=text,
+        intent=intent,
+        entities=[entity("amount", "100块")],
+        candidates={"amount": "100块"},
+        slots=DIAGNOSED,
+    )
+    assert slots["amount"] == "100.00"
+    assert slots["order_ref"] is None and slots["txn_time"] is None
+
+
+@pytest.mark.parametrize(
+    ("clock", "window"),
+    [
+        ("下午两点左右", "2026-11-20T13:30:00+08:00/2026-11-20T15:30:00+08:00"),
+        ("14:05", "2026-11-20T14:05:00+08:00/2026-11-20T14:06:00+08:00"),
+    ],
+)
+def test_a_clock_time_said_later_lands_on_the_day_said_before(clock: str, window: str) -> None:
+    day = "2026-11-20T00:00:00+08:00/2026-11-21T00:00:00+08:00"
+    said_before = [{"event": "slot", "name": "txn_time", "value": day}]
+    slots, _ = validate(
+        text=clock,
+        intent="inform",
+        entities=[entity("txn_time", clock)],
+        candidates={"txn_time": clock},
+        slots={"txn_time": day, "requested_slot": "amount"},
+        events=said_before,
+    )
+    assert slots["txn_time"] == window
+
+
+def test_which_terminal_and_what_the_screen_showed_are_read_when_asked() -> None:
+    held = {**DIAGNOSED, "order_ref": "unknown", "diagnosis_code": "ambiguous"}
+    slots, _ = validate(active=False, text="是31001102那台", intent="inform",
+                        slots={**held, "pending_question": "terminal"})  # fmt: skip
+    assert slots["terminal_no"] == "31001102"
+    assert slots.get("order_ref", "unknown") == "unknown"
+    slots, _ = validate(active=False, text="当时显示超时了", intent="inform",
+                        slots={**held, "pending_question": "screen"})  # fmt: skip
+    assert slots["screen_shown"] == "failure"

@@ -142,7 +142,7 @@ def test_not_an_amount(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("其实是256", "256.00"), ("说错了 是三百八", "380.00"), ("下午三点 是256", "256.00")],
+    [("其实是256", "256.00"), ("说错了 是三百八", "380.00")],
 )
 def test_bare_number_counts_when_the_message_is_about_the_amount(text: str, expected: str) -> None:
     assert parse_amount(text) is None  # no money context: a number alone is not an amount
@@ -152,3 +152,31 @@ def test_bare_number_counts_when_the_message_is_about_the_amount(text: str, expe
 @pytest.mark.parametrize("text", ["其实是三点", "参考号612300000001", "扣了两次", "11月20日"])
 def test_bare_still_skips_times_ids_and_counts(text: str) -> None:
     assert parse_amount(text, bare=True) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("参考号613301000301 昨天下午三点 268", "268.00"),
+        ("268 半小时前 机器显示超时", "268.00"),
+        ("昨天下午三点 二百六十八", "268.00"),
+        ("下午三点 是256", "256.00"),
+        ("凭证号000288 昨天 350", "350.00"),
+    ],
+)
+def test_a_lone_number_beside_other_details_is_the_amount(text: str, expected: str) -> None:
+    assert parse_amount(text) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "参考号613301000301 昨天下午三点",  # nothing left but the details
+        "两笔 88 99",  # two numbers: which one is unclear, ask
+        "刷了一下 一直没反应",  # 一 is a word
+        "终端30000003 下午两点",  # too long for money
+        "参考号613301000301 3点 5",  # a single digit is no amount
+    ],
+)
+def test_no_lone_amount_is_guessed(text: str) -> None:
+    assert parse_amount(text) is None

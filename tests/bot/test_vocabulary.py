@@ -12,7 +12,7 @@ import pytest
 from rasa.shared.utils.io import read_yaml_file
 
 from actions import vocabulary
-from actions.diagnosis import render
+from actions.diagnosis import SEPARATING, render
 from actions.escalation import announcement
 from actions.merchant_claims import Claims
 from actions.tickets import progress
@@ -31,7 +31,7 @@ RESULT_SHAPES: list[dict[str, Any]] = [
     {"needs_human": True, "next_steps": ["escalate"]},
     {"needs_human": False, "next_steps": ["void_extra_today"]},
     {"needs_human": False, "next_steps": ["refund_extra"]},
-    *({"details": {"separating": s}} for s in ("card_last4", "time", "amount", "reference")),
+    *({"details": {"separating": s}} for s in SEPARATING),
     {"details": {"separating": "something new"}},
     *({"details": {"how": how}} for how in ("reversed", "voided", "refunded")),
     # dates ahead of and behind NOW (a reversal long back, a settlement date that has passed)
@@ -54,8 +54,16 @@ def rendered(code: str) -> set[tuple[str, frozenset[str]]]:
         (answer.response, frozenset(answer.variables) | {"heard"})
         for shape in RESULT_SHAPES
         for claims in CLAIMS
+        for asked in ([], list(SEPARATING))  # a question left to ask, or none
         for answer in [
-            render(code, {"transactions": [], **shape}, SLOTS, today=NOW.date(), claims=claims)
+            render(
+                code,
+                {"transactions": [], **shape},
+                SLOTS,
+                today=NOW.date(),
+                claims=claims,
+                asked=asked,
+            )
         ]
     }
 
@@ -79,7 +87,7 @@ def test_no_diagnosis_response_is_left_without_a_code() -> None:
     stale = {
         name
         for name in RESPONSES
-        if name.startswith(("utter_diagnosis_", "utter_ask_separating_"))
+        if name.startswith(("utter_diagnosis_", "utter_ask_separating_", "utter_ambiguous_"))
         and name not in produced | {"utter_diagnosis_unknown"}
     }
     assert stale == set()

@@ -29,6 +29,8 @@ class SessionDiagnosisQuery(BaseModel):
     time_to: str | None = None
     amount: str | None = None
     card_last4: str | None = None
+    terminal_no: str | None = None
+    screen: str | None = None
 
 
 class TerminalAdvice(TerminalHealth):

@@ -117,6 +117,7 @@ class EvidenceRead(BaseModel):
     order_ref: str | None
     txn_time: TimeWindowRead | None
     amount: str | None
+    card_last4: str | None = None
 
 
 class DiagnosisSummary(BaseModel):

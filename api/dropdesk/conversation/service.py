@@ -247,7 +247,9 @@ def state(*, db_session: Session, chat: ChatSession) -> SessionState:
     return SessionState(
         session_id=chat.id,
         status=SessionStatus(chat.status),
-        evidence=EvidenceRead(order_ref=chat.order_ref, txn_time=window, amount=amount),
+        evidence=EvidenceRead(
+            order_ref=chat.order_ref, txn_time=window, amount=amount, card_last4=chat.card_last4
+        ),
         diagnosis=diagnosis,
         escalated=chat.escalated,
         ticket_no=ticket.ticket_no if ticket else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dropdesk import messages
@@ -88,7 +88,7 @@ def classify(
     if duplicate is not None:
         return _duplicate(duplicate, now)
     if len(sales) > 1:
-        return _ambiguous(sales)
+        return _ambiguous(sales, children)
     return _single(sales[0], children, policy=policy, now=now)
 
 
@@ -132,28 +132,57 @@ def _duplicate(group: list[Transaction], now: dt.datetime) -> Verdict:
     )  # fmt: skip
 
 
-def _ambiguous(sales: Sequence[Transaction]) -> Verdict:
-    separating = "reference"
-    if len({t.card_last4 for t in sales}) == len(sales):
-        separating = "card_last4"
-    elif len({t.amount_fen for t in sales}) == len(sales):
-        separating = "amount"
-    elif len({t.txn_time.replace(second=0, microsecond=0) for t in sales}) == len(sales):
-        separating = "time"
-    step = {
-        "card_last4": NextStep.ASK_CARD_LAST4,
-        "amount": NextStep.ASK_AMOUNT,
-        "time": NextStep.ASK_TIME,
-        "reference": NextStep.ASK_REFERENCE,
-    }[separating]
+# What tells candidate sales apart, in the order a merchant can most easily answer it.
+_SEPARATORS: dict[str, Callable[[Transaction], object]] = {
+    "card_last4": lambda t: t.card_last4,
+    "time": lambda t: t.txn_time.replace(second=0, microsecond=0),
+    "terminal": lambda t: t.terminal_id,
+    "screen": lambda t: t.terminal_status == TerminalStatus.COMPLETED,
+    "amount": lambda t: t.amount_fen,
+}
+_ASK = {
+    "card_last4": NextStep.ASK_CARD_LAST4,
+    "amount": NextStep.ASK_AMOUNT,
+    "time": NextStep.ASK_TIME,
+    "terminal": NextStep.ASK_TERMINAL,
+    "screen": NextStep.ASK_SCREEN,
+    "reference": NextStep.ASK_REFERENCE,
+}
+
+
+def separators(sales: Sequence[Transaction]) -> list[str]:
+    """The questions that tell these sales apart: those that single each one out first, then
+    those that at least split them, and the reference (which always does) last."""
+    whole, partial = [], []
+    for name, key in _SEPARATORS.items():
+        values = [key(t) for t in sales]
+        if any(v is None for v in values):
+            continue
+        distinct = len(set(values))
+        if distinct == len(sales):
+            whole.append(name)
+        elif distinct > 1:
+            partial.append(name)
+    return [*whole, *partial, "reference"]
+
+
+def _ambiguous(sales: Sequence[Transaction], children: Sequence[Transaction]) -> Verdict:
+    order = separators(sales)
+    separating = order[0]
+    charged = [_standing(t, children) for t in sales]
     return Verdict(
         DropCode.AMBIGUOUS,
         _reason(
             "ambiguous", count=len(sales), separating_text=messages.SEPARATING_TEXT[separating]
         ),
         list(sales),
-        [step],
-        details={"separating": separating},
+        [_ASK[separating]],
+        details={
+            "separating": separating,
+            "separators": ",".join(order),
+            # Only some of them charged the customer: the merchant must hear it plainly.
+            "outcomes_differ": "true" if any(charged) and not all(charged) else "false",
+        },
     )
 
 

@@ -53,6 +53,15 @@ class NextStep(enum.StrEnum):
     ASK_TIME = "ask_time"
     ASK_AMOUNT = "ask_amount"
     ASK_REFERENCE = "ask_reference"
+    ASK_TERMINAL = "ask_terminal"
+    ASK_SCREEN = "ask_screen"
+
+
+class ScreenShown(enum.StrEnum):
+    """What the terminal showed the merchant: it completed the sale, or it did not."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
 
 
 class DiagnosisQuery(BaseModel):
@@ -66,6 +75,9 @@ class DiagnosisQuery(BaseModel):
     time_to: dt.datetime | None = None
     amount: Decimal | None = Field(default=None, gt=0, lt=10_000_000, decimal_places=2)
     card_last4: str | None = Field(default=None, pattern=r"^\d{4}$")
+    # The terminal number, or its last digits as the merchant reads them off the sticker.
+    terminal_no: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{2,8}$")
+    screen: ScreenShown | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DiagnosisQuery:

@@ -15,6 +15,7 @@ from dropdesk.diagnosis.models import (
     DiagnosisRead,
     DropCode,
     NextStep,
+    ScreenShown,
     TransactionRead,
 )
 from dropdesk.diagnosis.settlement import SettlementCalendar
@@ -24,7 +25,7 @@ from dropdesk.terminal import service as terminal_service
 from dropdesk.terminal.models import Terminal
 from dropdesk.timezone import SHANGHAI, now_shanghai
 from dropdesk.transaction import service as transaction_service
-from dropdesk.transaction.models import Transaction, TxnType
+from dropdesk.transaction.models import TerminalStatus, Transaction, TxnType
 
 
 class UnknownMerchantError(LookupError):
@@ -51,6 +52,11 @@ def _narrow(txns: list[Transaction], query: DiagnosisQuery, tolerance: dt.timede
         txns = [t for t in txns if start <= t.txn_time <= end]
     if query.card_last4:
         txns = [t for t in txns if t.card_last4 == query.card_last4]
+    if query.terminal_no:
+        txns = [t for t in txns if t.terminal.terminal_no.endswith(query.terminal_no)]
+    if query.screen is not None:
+        completed = query.screen == ScreenShown.SUCCESS
+        txns = [t for t in txns if (t.terminal_status == TerminalStatus.COMPLETED) == completed]
     return txns
 
 
