@@ -19,6 +19,7 @@ from dropdesk import messages
 from dropdesk.config import get_settings
 from dropdesk.database.core import session_scope
 from dropdesk.timezone import SHANGHAI, now_shanghai, parse_business_time
+from dropdesk.wechat.commands import app as wechat_app
 
 app = typer.Typer(
     help="DropDesk: POS dropped-transaction support.",
@@ -31,6 +32,7 @@ agent_app = typer.Typer(help="Agents who take escalated sessions over.", no_args
 app.add_typer(agent_app, name="agent")
 contract_app = typer.Typer(help="The contract the bot runtime relies on.", no_args_is_help=True)
 app.add_typer(contract_app, name="contract")
+app.add_typer(wechat_app, name="wechat")
 
 
 def _fail(message: str, code: int = 1) -> None:

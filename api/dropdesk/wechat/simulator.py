@@ -142,17 +142,16 @@ class FakeWeChat:
 
     def texts_to(self, openid: str) -> list[str]:
         """What the follower received by customer-service API, as text."""
-        out = []
-        for body in self.sent:
-            if body["touser"] != openid:
-                continue
-            if body["msgtype"] == "text":
-                out.append(body["text"]["content"])
-            elif body["msgtype"] == "msgmenu":
-                menu = body["msgmenu"]
-                titles = " ".join(f"[{i['content']}]" for i in menu["list"])
-                out.append(f"{menu['head_content']} {titles}".strip())
-        return out
+        return [shown(body) for body in self.sent if body["touser"] == openid]
+
+
+def shown(body: dict[str, Any]) -> str:
+    """A customer-service message as the follower sees it (a msgmenu's items in brackets)."""
+    if body["msgtype"] == "msgmenu":
+        menu = body["msgmenu"]
+        titles = " ".join(f"[{i['content']}]" for i in menu["list"])
+        return f"{menu['head_content']} {titles}".strip()
+    return str((body.get("text") or {}).get("content", body["msgtype"]))
 
 
 @dataclass
@@ -247,3 +246,71 @@ class FollowerClient:
         if fields.get("ToUserName") != self.openid:
             raise RefusedError("reply addressed to someone else")
         return fields.get("Content")
+
+
+HELP = """输入文字发给公众号；命令：
+  /subscribe  /unsubscribe      关注、取消关注
+  /click KEY                    点菜单（REPORT_DROP、TICKET_STATUS、HUMAN、BIND）
+  /voice 文字                   一段语音（带语音识别结果）
+  /image 文件                   发一张照片（先交给本地的假微信 media 接口）
+  /quit                         退出"""
+
+
+def run_terminal(*, service_url: str, token: str, appid: str, secret: str, aes_key: str | None,
+                 encrypted: bool, api_port: int, openid: str,
+                 lines: Callable[[], str] = input,
+                 echo: Callable[[str], None] = print) -> None:  # fmt: skip
+    """A terminal follower: each line signed (and encrypted), passive replies printed, and
+    customer-service messages printed as WeChat's fake API receives them."""
+    from pathlib import Path
+
+    from dropdesk.devrun import serve_in_thread
+
+    def arrived(body: dict[str, Any]) -> None:
+        echo(f"公众号（客服消息）> {shown(body)}")
+
+    fake = FakeWeChat(appid=appid, secret=secret, on_message=arrived)
+    mode = "safe" if encrypted else "plain"
+    client = FollowerClient(base_url=service_url, token=token, appid=appid, openid=openid,
+                            aes_key=aes_key if encrypted else None, mode=mode)  # fmt: skip
+    with serve_in_thread(fake.app, api_port) as api:
+        echo(f"WeChat API fake at {api} (the service needs DROPDESK_WECHAT_API_BASE={api})")
+        echo(f"follower {openid}, {'safe mode (AES)' if encrypted else 'plain mode'}\n{HELP}")
+        while True:
+            try:
+                line = lines().strip()
+            except EOFError:
+                break
+            if not line:
+                continue
+            if line == "/quit":
+                break
+            command, _, rest = line.partition(" ")
+            try:
+                if command in {"/subscribe", "/unsubscribe"}:
+                    reply = client.event(command[1:])
+                elif command == "/click":
+                    reply = client.event("CLICK", rest.strip().upper())
+                elif command == "/voice":
+                    reply = client.post(client.message_xml(
+                        "voice", MediaId="sim-voice", Format="amr", Recognition=rest,
+                        MsgId=client.next_msg_id()))  # fmt: skip
+                elif command == "/image":
+                    media_id = f"sim-{secrets.token_hex(6)}"
+                    fake.media[media_id] = Path(rest.strip()).expanduser().read_bytes()
+                    reply = client.post(client.message_xml(
+                        "image", MediaId=media_id, PicUrl="http://sim/p.jpg",
+                        MsgId=client.next_msg_id()))  # fmt: skip
+                else:
+                    reply = client.text(line)
+            except (httpx.HTTPError, OSError, RefusedError) as exc:
+                echo(f"（发送失败：{exc}）")
+                continue
+            if reply.text is not None:
+                echo(f"公众号 > {reply.text}")
+            elif reply.status != 200 or reply.body not in {b"success", b""}:
+                echo(f"（HTTP {reply.status}）")
+            elif reply.body == b"":
+                echo("（服务拒收了这条消息，见服务日志）")
+        time.sleep(0.2)
+    client.close()
