@@ -110,3 +110,4 @@ bench: setup train
 	$(VENV)/bin/python bench/diagnosis_bench.py
 	$(VENV)/bin/python bench/handoff_bench.py
 	$(VENV)/bin/python bench/turn_bench.py $(MODEL) --train
+	$(VENV)/bin/python bench/wechat_bench.py $(MODEL)

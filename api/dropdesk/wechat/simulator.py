@@ -8,6 +8,7 @@ encrypts, each message as WeChat does and opens the passive reply. Tests, the be
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import threading
@@ -77,8 +78,6 @@ class FakeWeChat:
         if body.get("appid") != self.appid or body.get("secret") != self.secret:
             return _error(40125, "invalid appsecret")
         if self.token_delay:
-            import asyncio
-
             await asyncio.sleep(self.token_delay)
         with self.lock:
             self.token_calls += 1
@@ -152,6 +151,27 @@ def shown(body: dict[str, Any]) -> str:
         titles = " ".join(f"[{i['content']}]" for i in menu["list"])
         return f"{menu['head_content']} {titles}".strip()
     return str((body.get("text") or {}).get("content", body["msgtype"]))
+
+
+class DelayingProxy:
+    """A slow bot for tests and the benchmark: forwards to Rasa, holding the dialogue
+    webhook for `delay` seconds first, so the service's own (production) path is measured."""
+
+    def __init__(self) -> None:
+        self.target = ""
+        self.delay = 0.0
+        self.app = FastAPI()
+        self.app.api_route("/{path:path}", methods=["GET", "POST"])(self.forward)
+
+    async def forward(self, path: str, request: Request) -> Response:
+        if path.startswith("webhooks/") and self.delay:
+            await asyncio.sleep(self.delay)
+        async with httpx.AsyncClient(timeout=60) as http:
+            answer = await http.request(request.method, f"{self.target}/{path}",
+                                        params=request.query_params, content=await request.body(),
+                                        headers={"Content-Type": "application/json"})  # fmt: skip
+        return Response(answer.content, answer.status_code,
+                        media_type=answer.headers.get("content-type"))  # fmt: skip
 
 
 @dataclass
