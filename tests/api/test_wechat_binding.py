@@ -16,14 +16,13 @@ from dropdesk.conversation.models import ChatSession
 from dropdesk.database.core import session_scope
 from dropdesk.wechat.models import BindCode, Follower
 from tests.api.conftest import auth
-from tests.api.factories import MERCHANT_A, MERCHANT_B, row, store
-from tests.api.wechat_helpers import Rig, wechat_rig
+from tests.api.factories import MERCHANT_A, MERCHANT_B
+from tests.api.wechat_helpers import Rig, rig_with_merchants
 
 
 @pytest.fixture
 def rig(settings: Settings, tmp_path: Path, db_session: Session) -> Iterator[Rig]:
-    store(db_session, row(), row(merchant_no=MERCHANT_B, terminal_no="T0000002"))
-    with wechat_rig(settings, tmp_path) as rigged:
+    with rig_with_merchants(settings, tmp_path, db_session) as rigged:
         yield rigged
 
 

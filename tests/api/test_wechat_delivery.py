@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,28 +15,19 @@ from dropdesk.config import Settings
 from dropdesk.database.core import session_scope
 from dropdesk.wechat.models import Follower
 from dropdesk.wechat.simulator import FollowerClient, Reply
-from tests.api.factories import MERCHANT_A, MERCHANT_B, row, store
+from tests.api.factories import MERCHANT_A
 from tests.api.handoff_helpers import internal, make_agent
 from tests.api.test_attachment import png
-from tests.api.wechat_helpers import Rig, wait_until, wechat_rig
-
-
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
+from tests.api.wechat_helpers import Rig, redis_reachable, rig_with_merchants, wait_until
 
 
 @pytest.fixture(params=["memory://", "redis://127.0.0.1:6379/15"], ids=["db-claims", "redis"])
 def rig(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path,
         db_session: Session) -> Iterator[Rig]:  # fmt: skip
     """Claims and the token in the database (one replica) or in Redis (several)."""
-    if request.param.startswith("redis") and not _redis_reachable():
+    if request.param.startswith("redis") and not redis_reachable():
         pytest.skip("Redis is not reachable on 127.0.0.1:6379")
-    store(db_session, row(), row(merchant_no=MERCHANT_B, terminal_no="T0000002"))
-    with wechat_rig(settings, tmp_path, pubsub_url=request.param) as rigged:
+    with rig_with_merchants(settings, tmp_path, db_session, pubsub_url=request.param) as rigged:
         yield rigged
 
 

@@ -17,8 +17,8 @@ from dropdesk.database.core import session_scope
 from dropdesk.wechat.crypto import MessageCrypto, signature
 from dropdesk.wechat.models import InboundClaim
 from dropdesk.wechat.xml import parse
-from tests.api.factories import MERCHANT_A, MERCHANT_B, row, store
-from tests.api.wechat_helpers import TOKEN, Rig, aes_key, wechat_rig
+from tests.api.factories import MERCHANT_A, row, store
+from tests.api.wechat_helpers import TOKEN, Rig, aes_key, rig_with_merchants, wechat_rig
 
 XXE = (b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
        b"<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>"
@@ -32,8 +32,7 @@ LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "lol"><!ENTITY b "&a;
 
 @pytest.fixture
 def rig(settings: Settings, tmp_path: Path, db_session: Session) -> Iterator[Rig]:
-    store(db_session, row(), row(merchant_no=MERCHANT_B, terminal_no="T0000002"))
-    with wechat_rig(settings, tmp_path) as rigged:
+    with rig_with_merchants(settings, tmp_path, db_session) as rigged:
         yield rigged
 
 

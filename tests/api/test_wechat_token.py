@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,17 +13,10 @@ from dropdesk.devrun import free_port, serve_in_thread
 from dropdesk.wechat.client import WeChatAPI, WeChatError
 from dropdesk.wechat.simulator import FakeWeChat
 from dropdesk.wechat.token import DatabaseTokenStore, MemoryTokenStore, RedisTokenStore
+from tests.api.wechat_helpers import redis_reachable
 
 APPID, SECRET = "wx00000000000token", "token-test-secret"
 REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -61,7 +53,7 @@ def _one_process(kind: str, url: str, appid: str, base_url: str, start: Any, out
 def test_two_processes_refreshing_at_once_ask_wechat_once(
     kind: str, database_url: str, fake: tuple[FakeWeChat, str]
 ) -> None:
-    if kind == "redis" and not _redis_reachable():
+    if kind == "redis" and not redis_reachable():
         pytest.skip("Redis is not reachable on 127.0.0.1:6379")
     wechat, base_url = fake
     wechat.token_delay = 0.5  # the first is still asking when the second arrives

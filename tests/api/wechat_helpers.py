@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dropdesk.config import Settings
 from dropdesk.conversation.models import Message
@@ -21,6 +23,7 @@ from dropdesk.main import create_app
 from dropdesk.wechat import service as wechat_service
 from dropdesk.wechat.models import Follower, Outbound
 from dropdesk.wechat.simulator import FakeWeChat, FollowerClient
+from tests.api.factories import MERCHANT_B, row, store
 from tests.api.fake_rasa import FakeRasa
 
 TOKEN = "wechat-test-token"
@@ -90,6 +93,14 @@ class Rig:
             return [(o.status, o.errcode) for o in rows]
 
 
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def wait_until(check: Callable[[], object], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -117,3 +128,12 @@ def wechat_rig(settings: Settings, tmp_path: Path, *, keys: list[str] | None = N
         })  # fmt: skip
         with serve_in_thread(create_app(rigged), port) as base_url:
             yield Rig(rigged, base_url, fake, rasa, keys)
+
+
+@contextmanager
+def rig_with_merchants(settings: Settings, tmp_path: Path, db_session: Session,
+                       **overrides: Any) -> Iterator[Rig]:  # fmt: skip
+    """The rig over a store with merchants A and B."""
+    store(db_session, row(), row(merchant_no=MERCHANT_B, terminal_no="T0000002"))
+    with wechat_rig(settings, tmp_path, **overrides) as rigged:
+        yield rigged
