@@ -13,6 +13,7 @@ from actions.normalise import (
     parse_card_last4,
     parse_reference,
     parse_time,
+    spelling,
 )
 from actions.normalise._clock import find_clock, find_period, find_relative
 from actions.normalise._days import find_day, find_span
@@ -36,12 +37,21 @@ _RETRACTED = re.compile(
             rf"(?:而不是|不是|并非)\s*{_VALUE}(?={_END}|是)",
             rf"(?:说|打|记|写|输|看|弄)成了?\s*{_VALUE}(?={_END}|了)",
             rf"说的\s*{_VALUE}\s*(?:不对|错了|是错的)",
+            r"(?<![^\s，,。；;！!？?])([0-9０-９][0-9０-９,.]*)\s*(?:不对|错了|是错的)",
         )
     )
 )
 _PARTICLES = "啊呀呢吧的了哦嘛啦"
+# The merchant corrects something said before, whatever the NLU called the message.
+_CORRECTION = re.compile(
+    r"说错|打错|写错|看错|记错|弄错|搞错|不对|应该是|改成|改为|更正|才对|不是.{1,12}是"
+)
 # "我刚才说成88了": 刚才 says when the merchant spoke, not when the card was used.
-_WHEN_SAID = re.compile(r"(?:刚才|刚刚|之前|前面|上面)(?=\s*(?:说|讲|发|写|输|记))")
+_WHEN_SAID = re.compile(
+    r"(?:继续|接着|回到)(?:刚才|刚刚|之前|上次)"
+    r"|(?:刚才|刚刚|之前|前面|上面|上次)(?=\s*(?:你|我)?(?:说|讲|发|写|输|记|问|聊|提|忘|查|那个时间|的时间))"
+)
+_JUST_NOW_ONLY = re.compile(r"^(?:刚才|刚刚|方才|之前|上次)$")
 _CLAUSE = re.compile(rf"{_CHAR}+")
 MAX_AMOUNT = 10_000_000
 
@@ -56,7 +66,8 @@ def candidates(value: Any) -> list[str]:
     if value is None:
         return []
     items: Iterable[Any] = value if isinstance(value, list) else [value]
-    return [str(item) for item in items if item is not None and str(item).strip()]
+    # The NLU's values are spans of what the merchant wrote: fold them like the text.
+    return [spelling.fold(str(item)) for item in items if item is not None and str(item).strip()]
 
 
 def retracted_spans(text: str) -> list[tuple[int, int]]:
@@ -126,6 +137,18 @@ def only_when_said(value: Any, text: str) -> bool:
     return bool(values) and all(v in said and v not in rest for v in values)
 
 
+def says_correction(text: str) -> bool:
+    """Tell whether the message corrects a value said before (说错了, 改成, 应该是, X才对)."""
+    return _CORRECTION.search(text) is not None
+
+
+def about_the_conversation(value: Any, held: Any) -> bool:
+    """刚才 / 之前 said when a time is already held points back at this conversation (刚才那笔
+    顾客说扣了), not at a new transaction time."""
+    values = candidates(value)
+    return bool(held) and bool(values) and all(_JUST_NOW_ONLY.match(v.strip()) for v in values)
+
+
 def txn_time(value: Any, text: str, now: dt.datetime) -> str | None:
     """Return the time the merchant gave as an ISO 8601 interval, or None."""
     values, text = _heard(value, _WHEN_SAID.sub(" ", text))
@@ -151,24 +174,35 @@ def _says_only_clock(text: str, now: dt.datetime) -> bool:
     return find_clock(norm) is not None or find_period(norm) is not None
 
 
-def refine_time(held: Any, text: str, now: dt.datetime) -> str | None:
+def _part_of_day(moment: dt.datetime) -> str:
+    """The part of the day a moment falls in, as a merchant names it (for 改成八点半)."""
+    if moment.hour >= 18:
+        return "晚上"
+    return "下午" if moment.hour >= 12 else ""
+
+
+def refine_time(
+    held: Any, text: str, now: dt.datetime, *, correcting: bool = False
+) -> str | None:
     """Put a clock time said later on the day said before: 11月24号 … 下午两点左右.
 
-    Only a window of a whole day (or part of one) is refined; the result must lie inside it,
-    so a clock time that does not fit the day leaves it alone (None).
+    Only a window of a whole day (or part of one) is refined, and the result must lie inside
+    it. A correction (改成八点三十五) moves the clock within the same day and part of the day.
     """
     interval = parse_interval(str(held)) if held else None
     if interval is None or not _says_only_clock(text, now):
         return None
     start, end = (t.astimezone(shanghai()) for t in interval)
-    if (
-        end - start < dt.timedelta(hours=2)
-        or (end - dt.timedelta(minutes=1)).date() != start.date()
-    ):
+    if (end - dt.timedelta(minutes=1)).date() != start.date():
+        return None
+    if not correcting and end - start < dt.timedelta(hours=2):
         return None
     day = start.date()
-    window = parse_time(f"{day.year}年{day.month}月{day.day}日 {text}", now)
-    if window is None or window.start < start or window.end > end + dt.timedelta(minutes=30):
+    part = _part_of_day(start) if correcting and not find_period(fold_width(text)) else ""
+    window = parse_time(f"{day.year}年{day.month}月{day.day}日 {part}{text}", now)
+    if window is None:
+        return None
+    if not correcting and (window.start < start or window.end > end + dt.timedelta(minutes=30)):
         return None
     begin, finish = (t.replace(microsecond=0) for t in (window.start, window.end))
     return f"{begin.isoformat()}/{finish.isoformat()}"

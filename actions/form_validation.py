@@ -159,7 +159,12 @@ class ValidateDropForm(FormValidationAction):
             return False
         if merchant_claims.NEW_DROP_WORDS.search(latest_text(tracker)):
             return False
-        return not any(self._said_now(tracker, slot) for slot in (*DETAILS, "card_last4"))
+        # Only values count here: 没小票 in 顾客说没小票就是没付成功 is no new report.
+        text = latest_text(tracker)
+        return not (
+            parse_reference(text) is not None
+            or any(self._said_now(tracker, slot) for slot in ("txn_time", "amount", "card_last4"))
+        )
 
     @staticmethod
     def _back_to_other(tracker: Tracker) -> str | None:
@@ -223,12 +228,13 @@ class ValidateDropForm(FormValidationAction):
         if self._stale(tracker, slot) and tracker.get_slot(slot) is not None:
             return {slot: None}
         current = tracker.get_slot(slot)
+        text = latest_text(tracker)
+        correcting = latest_intent(tracker) == "correct_info" or drop_details.says_correction(text)
         if slot == "txn_time":
-            refined = drop_details.refine_time(current, latest_text(tracker), self.clock())
+            refined = drop_details.refine_time(current, text, self.clock(), correcting=correcting)
             if refined:
                 return {slot: refined} if refined != current else {}
-        correcting = latest_intent(tracker) == "correct_info"
-        if current is not None and not correcting:
+        if current is not None and not correcting and not self._new_drop(tracker):
             return {}
         if self._answering_card(tracker) or self._answer(tracker, "terminal_no"):
             return {}
@@ -246,8 +252,14 @@ class ValidateDropForm(FormValidationAction):
         elif current is not None and takes_back_amount(text, current):
             value = drop_details.amount(None, text, bare=True)
         elif current is not None and not any(word in text for word in _MONEY_WORDS):
-            # A correction only replaces the amount when it talks about money.
-            value = None
+            # A correction without money words replaces the amount only when it names nothing
+            # else: 应该是一百六十八, 改成660 (but not 改成八点三十五 or 尾号应该是7120).
+            names_other = (
+                parse_time(text, self.clock()) is not None
+                or parse_reference(text) is not None
+                or drop_details.card_last4(None, text) is not None
+            )
+            value = None if names_other else drop_details.amount(None, text, bare=True)
         else:
             value = drop_details.amount(None, text)
         return {slot: value} if value and value != current else {}
@@ -358,11 +370,16 @@ class ValidateDropForm(FormValidationAction):
         kept = self._keep_if_card_answer(tracker, "txn_time", value)
         if kept is not None:
             return kept
-        if drop_details.only_when_said(value, latest_text(tracker)):
-            return {"txn_time": value_before_latest_message(tracker, "txn_time")}
-        # A clock time said after a day belongs to that day: 11月24号 … 下午两点左右.
         held = value_before_latest_message(tracker, "txn_time")
-        refined = drop_details.refine_time(held, latest_text(tracker), self.clock())
+        if drop_details.only_when_said(value, latest_text(tracker)) or (
+            latest_intent(tracker) != "correct_info"
+            and drop_details.about_the_conversation(value, held)
+        ):
+            return {"txn_time": held}
+        # A clock time said after a day belongs to that day: 11月24号 … 下午两点左右.
+        text = latest_text(tracker)
+        correcting = latest_intent(tracker) == "correct_info" or drop_details.says_correction(text)
+        refined = drop_details.refine_time(held, text, self.clock(), correcting=correcting)
         if refined:
             return {"txn_time": refined, "fallback_count": 0.0}
         normalised = drop_details.txn_time(value, latest_text(tracker), self.clock())

@@ -30,7 +30,7 @@ _PERIOD = re.compile("|".join([*PERIODS, *_PERIOD_ALIASES]))
 _COLON_CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::\d{2})?(?![\d:])")
 _CN_CLOCK = re.compile(
     rf"(?<![0-9{CN_NUM}有差快慢少])(?P<hour>{_N}{{1,3}})[点时](?!{_N}*(?:元|块|毛|角)|钱|儿)钟?"
-    rf"(?:(?P<half>半)|(?P<quarter>[一三])刻|整|(?P<minute>{_N}{{1,3}})分?)?"
+    rf"(?:(?P<half>半)|(?P<quarter>[一三])刻|整|(?P<minute>\d{{1,2}}(?!\d)|[{CN_NUM}]{{1,3}})分?)?"
 )
 APPROX = re.compile(r"左右|大概|大约|差不多|前后|估计")
 

@@ -54,7 +54,7 @@ _SHAPES: dict[RefKind, re.Pattern[str]] = {
 _NOT_REFERENCE = re.compile(
     "|".join(
         (
-            r"(?:商户编号|商户号|终端编号|终端号|批次号|批次|手机号|手机|电话|卡尾号|卡号|尾号|尾数"
+            r"(?:商户编号|商户号|终端编号|终端号|终端|批次号|批次|手机号|手机|电话|卡尾号|卡号|尾号|尾数"
             r"|后四位|末四位|后4位|末4位)(?:是|为|:|#|\s|后四位|末四位)*[a-z0-9]+",
             r"\d{0,6}\s*(?:[*x•]{2,}\s*)+\d{0,4}",
             r"(?:¥|rmb|cny)\s*[\d,.]+",
@@ -71,7 +71,11 @@ _NOT_REFERENCE = re.compile(
 # A support ticket's number (DD-20261203-0007), or whatever follows 工单号, names a ticket, never
 # a transaction: masked before anything else is read (单号 inside 工单号 is no label either).
 _TICKET_NO = re.compile(r"(?<![a-z0-9])dd-\d{8}-\d{4,}(?!\d)")
-_TICKET_LABELLED = re.compile(r"工单(?:编号|号码|号)?(?:是|为|:|#|\s)*[a-z0-9]*(?:-[a-z0-9]+)*")
+_TICKET_LABELLED = re.compile(
+    r"(?:工单|投诉单|服务单)(?:编号|号码|号)?(?:是|为|:|#|\s)*[a-z0-9]*(?:-[a-z0-9]+)*"
+)
+# Other desks' ticket numbers, T + a date + a serial (T20261202008): never a transaction.
+_T_TICKET = re.compile(r"(?<![a-z0-9])t20\d{6}\d{2,6}(?![a-z0-9])")
 
 
 def ticket_numbers(text: str) -> list[str]:
@@ -86,7 +90,7 @@ def parse_ticket_no(text: str) -> str | None:
 
 
 def _mask_tickets(norm: str) -> str:
-    for pattern in (_TICKET_NO, _TICKET_LABELLED):
+    for pattern in (_TICKET_NO, _TICKET_LABELLED, _T_TICKET):
         norm = pattern.sub(lambda m: MASK * len(m.group()), norm)
     return norm
 

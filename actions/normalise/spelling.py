@@ -1,6 +1,7 @@
 """Fold what merchants type on phones into the words the bot knows, character for character.
 
-Traditional characters become simplified ones (OpenCC's t2s tables), and the usual pinyin-IME
+Traditional characters become simplified ones (OpenCC's t2s tables), a reference read out digit
+by digit becomes digits, and the usual pinyin-IME
 slips in this trade become the word meant: 掉担 -> 掉单, 参考好 -> 参考号, 凭正号 -> 凭证号,
 到帐 -> 到账, 充正 -> 冲正, 撤消 -> 撤销, 退或 -> 退货. Every replacement keeps the length, so a
 position in the folded text is the same position in what the merchant wrote (the NLU's
@@ -45,8 +46,16 @@ def _simplified(text: str) -> str:
     return "".join(ch if len(s := str(_t2s().convert(ch))) != 1 else s for ch in text)
 
 
+# A reference read out digit by digit (六一三三一一零零零四一五, 幺 for 一): six or more digit
+# characters in a row with no unit among them, as no amount or time is written.
+_SPELLED_DIGITS = re.compile(r"[零〇洞幺一二两三四五六七八九]{6,}")
+_DIGIT = str.maketrans("零〇洞幺一二两三四五六七八九", "00011223456789")
+
+
 def fold(text: str) -> str:
-    """The text in simplified characters with typing slips mended; same length as given."""
+    """The text in simplified characters with typing slips mended and spelled-out references in
+    digits; same length as given."""
     if not text:
         return text
-    return _SLIP.sub(lambda m: SLIPS[m.group()], _simplified(text))
+    folded = _SLIP.sub(lambda m: SLIPS[m.group()], _simplified(text))
+    return _SPELLED_DIGITS.sub(lambda m: m.group().translate(_DIGIT), folded)

@@ -448,3 +448,53 @@ def test_which_terminal_and_what_the_screen_showed_are_read_when_asked() -> None
     slots, _ = validate(active=False, text="当时显示超时了", intent="inform",
                         slots={**held, "pending_question": "screen"})  # fmt: skip
     assert slots["screen_shown"] == "failure"
+
+
+@pytest.mark.parametrize(
+    ("text", "heard"),
+    [
+        ("继续刚才的 金额268", None),
+        ("刚刚忘了说 1580", None),
+        ("刚才那笔顾客说扣了 怎么办", "刚才"),
+    ],
+)
+def test_words_about_this_conversation_are_no_time(text: str, heard: str | None) -> None:
+    day = "2026-11-24T15:00:00+08:00/2026-11-24T16:00:00+08:00"
+    slots, _ = validate(
+        text=text,
+        intent="inform",
+        entities=[entity("txn_time", heard)] if heard else [],
+        candidates={"txn_time": heard} if heard else {},
+        slots={"txn_time": day, "requested_slot": "amount"},
+        events=[{"event": "slot", "name": "txn_time", "value": day}],
+    )
+    assert slots.get("txn_time", day) == day
+
+
+@pytest.mark.parametrize(
+    ("held", "text", "intent", "slot", "expected"),
+    [
+        ("268.00", "589不对 598才对", "correct_info", "amount", "598.00"),
+        ("186.00", "应该是一百六十八", "inform", "amount", "168.00"),
+        ("458.00", "改成660", "inform", "amount", "660.00"),
+        (
+            "2026-11-24T19:30:00+08:00/2026-11-24T19:31:00+08:00",
+            "改成八点三十五 我看错了",
+            "inform",
+            "txn_time",
+            "2026-11-24T20:35:00+08:00/2026-11-24T20:36:00+08:00",
+        ),
+    ],
+)
+def test_corrections_replace_the_value_whatever_the_intent(
+    held: str, text: str, intent: str, slot: str, expected: str
+) -> None:
+    values = {**DIAGNOSED, slot: held}
+    slots, _ = validate(active=False, text=text, intent=intent, slots=values,
+                        events=[{"event": "slot", "name": slot, "value": held}])  # fmt: skip
+    assert slots[slot] == expected
+
+
+def test_a_correction_of_the_time_keeps_the_amount() -> None:
+    slots, _ = validate(active=False, text="改成八点三十五", intent="correct_info", slots=DIAGNOSED)
+    assert slots.get("amount", DIAGNOSED["amount"]) == DIAGNOSED["amount"]
