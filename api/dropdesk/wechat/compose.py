@@ -20,7 +20,7 @@ class Button:
 
 @dataclass
 class Reply:
-    """One answer to the follower: texts in order, and the buttons of the last that had any."""
+    """One answer to the follower: texts in order, and every message's buttons, numbered."""
 
     texts: list[str] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
@@ -42,8 +42,7 @@ class Reply:
                 continue
             if message.text:
                 reply.texts.append(_who(message) + message.text)
-            if message.buttons:
-                reply.buttons = [Button(b.title, b.payload) for b in message.buttons]
+            reply.buttons += [Button(b.title, b.payload) for b in message.buttons]
             reply.message_ids.append(message.id)
         return reply
 

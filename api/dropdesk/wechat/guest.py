@@ -68,6 +68,5 @@ class GuestAnswers:
         for item in turn.replies:
             if item.text:
                 reply.texts.append(item.text)
-            if item.buttons:
-                reply.buttons = [Button(b.title, b.payload) for b in item.buttons]
+            reply.buttons += [Button(b.title, b.payload) for b in item.buttons]
         return reply
