@@ -237,6 +237,8 @@ class ActionDiagnose(Action):
         today = now.astimezone(shanghai()).date()
         said = merchant_claims.claims(tracker.events)
         asked = list(tracker.get_slot("asked_separators") or []) if code == "ambiguous" else []
+        if code == "ambiguous" and merchant_claims.said_no_reference(tracker.events):
+            asked.append("reference")  # 单子也没有: asking for the reference again is no use
         answer = render(code, result, slots, today=today, claims=said, asked=asked)
         needs_human = (
             bool(result.get("needs_human"))
@@ -267,7 +269,9 @@ class ActionDiagnose(Action):
             dispatcher.utter_message(response="utter_ask_solved")
         return [
             SlotSet("diagnosis_code", (answer.code or code) if known else None),
-            SlotSet("needs_human", needs_human),
+            # Still asking which candidate it was: neither solved nor for a person yet (the
+            # rules for 解决了/没解决 after an answer must not fire on the answer to a question).
+            SlotSet("needs_human", None if answer.question else needs_human),
             SlotSet("pending_question", answer.question),
             SlotSet("asked_separators", [*asked, answer.question] if answer.question else None),
             SlotSet("fallback_count", 0.0),

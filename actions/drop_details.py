@@ -17,13 +17,13 @@ from actions.normalise import (
 )
 from actions.normalise._clock import find_clock, find_period, find_relative
 from actions.normalise._days import find_day, find_span
+from actions.normalise._masks import MASK, mask_non_amounts
 from actions.normalise._text import fold_width
 from actions.normalise.timewindow import shanghai
 
 UNKNOWN_REF = "unknown"
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _NORMALISED_AMOUNT = re.compile(r"\d{1,7}\.\d{2}")
-_NORMALISED_REF = re.compile(r"(?=[A-Z]*\d)[A-Z0-9]{4,32}")
 _BARE_LAST4 = re.compile(r"\D{0,3}(\d{4})\D{0,6}")
 # The value being taken back: "不是500是580", "是88元不是八百八", "刚才说成1,050了",
 # "我记成昨天了", "刚才说的990不对". Every mention is annotated in the NLU data, so the
@@ -108,10 +108,9 @@ def order_ref(value: Any, text: str) -> str | None:
         if found is not None:
             return found.value
     for v in values:
-        if _NORMALISED_REF.fullmatch(v):
-            return v
+        # Only what has a reference's shape, and never the terminal number (终端号31001102).
         found = parse_reference(v)
-        if found is not None:
+        if found is not None and found.value != terminal_named(text):
             return found.value
     return None
 
@@ -140,6 +139,16 @@ def only_when_said(value: Any, text: str) -> bool:
 def says_correction(text: str) -> bool:
     """Tell whether the message corrects a value said before (说错了, 改成, 应该是, X才对)."""
     return _CORRECTION.search(text) is not None
+
+
+_JUST_NOW_WORDS = re.compile(r"刚才|刚刚|方才|之前|上次")
+
+
+def says_just_now(text: str) -> bool:
+    """True when the only time in the text is 刚才 and the like (刚才那笔顾客说扣了)."""
+    return bool(_JUST_NOW_WORDS.search(text)) and parse_time(
+        _JUST_NOW_WORDS.sub(" ", text), now_shanghai()
+    ) is None
 
 
 def about_the_conversation(value: Any, held: Any) -> bool:
@@ -208,12 +217,26 @@ def refine_time(
     return f"{begin.isoformat()}/{finish.isoformat()}"
 
 
+def _inside_non_amount(value: str, text: str) -> bool:
+    """True when every occurrence of the value in the text is masked as a non-amount."""
+    folded = fold_width(text).lower()
+    masked = mask_non_amounts(folded)
+    needle = fold_width(value).lower().strip()
+    starts = [m.start() for m in re.finditer(re.escape(needle), folded)] if needle else []
+    return bool(starts) and all(
+        set(masked[i : i + len(needle)]) == {MASK} for i in starts
+    )
+
+
 def amount(value: Any, text: str, *, bare: bool = False) -> str | None:
     """Return the amount as a decimal string with two places, or None.
 
     ``bare``: the message is known to be about the amount, so a unit-less number is one.
     """
     values, text = _heard(value, text)
+    # The NLU sometimes tags a clock minute (十点四十五), a card tail or a ticket as an amount:
+    # a value that lies wholly inside such a span of the text is not one.
+    values = [v for v in values if not _inside_non_amount(v, text)]
     # The NLU may cut an amount short (320块 of 320块5): read on to the end of the clause.
     clauses = [_CLAUSE.match(text, text.index(v)) for v in values if v in text]
     sources = [m.group(0) for m in clauses if m] + values

@@ -159,11 +159,17 @@ class ValidateDropForm(FormValidationAction):
             return False
         if merchant_claims.NEW_DROP_WORDS.search(latest_text(tracker)):
             return False
-        # Only values count here: 没小票 in 顾客说没小票就是没付成功 is no new report.
+        # Only new values count here: 没小票 in 顾客说没小票就是没付成功 is no new report, nor
+        # the amount we hold said again (卡上还是扣了199), nor 刚才 about this conversation.
         text = latest_text(tracker)
+        ref = parse_reference(text)
+        amount = drop_details.amount(None, text)
+        time = drop_details.txn_time(None, text, self.clock())
         return not (
-            parse_reference(text) is not None
-            or any(self._said_now(tracker, slot) for slot in ("txn_time", "amount", "card_last4"))
+            (ref is not None and ref.value != tracker.get_slot("order_ref"))
+            or (amount is not None and amount != tracker.get_slot("amount"))
+            or (time is not None and not drop_details.says_just_now(text))
+            or self._said_now(tracker, "card_last4")
         )
 
     @staticmethod
@@ -227,7 +233,8 @@ class ValidateDropForm(FormValidationAction):
             return {}
         if self._stale(tracker, slot) and tracker.get_slot(slot) is not None:
             return {slot: None}
-        current = tracker.get_slot(slot)
+        # A new drop's values replace the old drop's, as if nothing were held.
+        current = None if self._new_drop(tracker) else tracker.get_slot(slot)
         text = latest_text(tracker)
         correcting = latest_intent(tracker) == "correct_info" or drop_details.says_correction(text)
         if slot == "txn_time":

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from actions.normalise import spelling
+from actions.normalise import says_no_reference, spelling
 
 FORM = "drop_form"
 SETTLEMENT_INTENT = "ask_settlement_time"
@@ -136,4 +136,11 @@ def claims(events: Iterable[dict[str, Any]]) -> Claims:
         charged=any(says_charged(text) for text in texts),
         not_arrived=any(_intent(m) == SETTLEMENT_INTENT for m in messages)
         or any(says_not_arrived(text) for text in texts),
+    )
+
+
+def said_no_reference(events: Iterable[dict[str, Any]]) -> bool:
+    """Tell whether the merchant said there is no slip or reference for the current drop."""
+    return any(
+        says_no_reference(spelling.fold(str(m.get("text") or ""))) for m in current_drop(events)
     )

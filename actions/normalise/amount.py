@@ -89,6 +89,12 @@ def _whole_message(masked: str) -> Decimal | None:
     return _bare_value(core, 5)
 
 
+# Words that put a plain number in the context of one sale: 昨天 199 那笔我撤销了.
+_ABOUT_A_SALE = re.compile(
+    r"那笔|这笔|一笔|那单|昨天|前天|今天|昨晚|今早|刚才|刚刚|撤销|退货|退款|到账|扣|刷|没出小票|超时"
+)
+
+
 def _lone_number(rest: str) -> list[tuple[int, Decimal]]:
     """The one plain number beside other details: 参考号… 昨天下午三点 268 (268 is the amount).
 
@@ -131,7 +137,7 @@ def parse_amount(text: str, *, bare: bool = False) -> Decimal | None:
             value = _bare_value(m["num"], 7)
             if value is not None:
                 found.append((m.start("num"), value))
-    if not found and MASK in rest:
+    if not found and (MASK in rest or _ABOUT_A_SALE.search(rest)):
         found.extend(_lone_number(rest))
     if not found:
         whole = _whole_message(masked)

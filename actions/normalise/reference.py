@@ -176,6 +176,11 @@ def find_references(text: str) -> list[Reference]:
         value = _fit(groups, kind)
         if value is not None:
             found.append((m.start(), Reference(value, kind)))
+            # 两个凭证号 000231 000205: whole values side by side under one label.
+            rest = [g.upper() for g in groups[1:]]
+            whole = all(_SHAPES[kind].fullmatch(g) for g in rest)
+            if value == groups[0].upper() and rest and whole:
+                found.extend((m.start() + 1 + i, Reference(g, kind)) for i, g in enumerate(rest))
             continue
         if m[1] in _LOOSE:
             joined = "".join(groups).upper()
@@ -204,7 +209,7 @@ def parse_reference(text: str) -> Reference | None:
 
 _LAST4 = re.compile(
     r"(?:尾号|卡尾号|尾数|后四位|末四位|后4位|末4位|最后四位|最后4位)"
-    r"(?:是|为|:|#|\s|号|数字)*(\d{4})(?!\d)"
+    r"(?:是|为|:|#|\s|号|数字|应该|其实|改成|改为|就)*(\d{4})(?!\d)"
 )
 _MASKED_CARD = re.compile(r"(?:[*x•]{2,}\s*)+(\d{4})(?!\d)")
 

@@ -126,7 +126,7 @@ def test_ambiguous_asks_for_the_separating_detail(fake: FakeDropDeskService) -> 
     assert slots["diagnosis_code"] == "ambiguous"
     assert slots["pending_question"] == "card_last4"
     assert slots["asked_separators"] == ["card_last4"]
-    assert slots["needs_human"] is False
+    assert slots["needs_human"] is None  # still asking: neither solved nor escalated
 
 
 def test_a_question_is_never_asked_twice_then_a_person_takes_both(
