@@ -259,7 +259,8 @@ class ActionDiagnose(Action):
         if code == "ambiguous" and details.get("outcomes_differ") == "true":
             dispatcher.utter_message(response="utter_candidates_differ_in_outcome")
         dispatcher.utter_message(response=answer.response, heard=heard, **answer.variables)
-        waiting = [str(ref) for ref in tracker.get_slot("other_refs") or []]
+        checked = slots.get("order_ref")
+        waiting = [str(ref) for ref in tracker.get_slot("other_refs") or [] if ref != checked]
         if waiting:
             refs = "、".join(drop_details.describe_ref(ref) for ref in waiting)
             dispatcher.utter_message(response="utter_other_refs_waiting", refs=refs)
@@ -274,5 +275,6 @@ class ActionDiagnose(Action):
             SlotSet("needs_human", None if answer.question else needs_human),
             SlotSet("pending_question", answer.question),
             SlotSet("asked_separators", [*asked, answer.question] if answer.question else None),
+            SlotSet("other_refs", waiting or None),
             SlotSet("fallback_count", 0.0),
         ]

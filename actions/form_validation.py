@@ -311,9 +311,8 @@ class ValidateDropForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         """Several references in one message: the first is checked, the others wait."""
-        waiting = list(tracker.get_slot("other_refs") or [])
         if self._back_to_other(tracker):
-            return {"other_refs": waiting[1:] or None}
+            return {}  # the diagnosis takes the one it checks off the list
         if latest_intent(tracker) in NOT_ABOUT_THE_DROP:
             return {}
         refs = [ref.value for ref in find_references(latest_text(tracker))]

@@ -498,3 +498,48 @@ def test_corrections_replace_the_value_whatever_the_intent(
 def test_a_correction_of_the_time_keeps_the_amount() -> None:
     slots, _ = validate(active=False, text="改成八点三十五", intent="correct_info", slots=DIAGNOSED)
     assert slots.get("amount", DIAGNOSED["amount"]) == DIAGNOSED["amount"]
+
+
+def test_another_drop_with_a_bare_amount_replaces_the_old_one() -> None:
+    slots, _ = validate(
+        active=False, text="另外一笔 昨晚八点半左右 458 包间的", intent="inform", slots=DIAGNOSED
+    )
+    assert slots["amount"] == "458.00"
+    assert slots["order_ref"] == "unknown"  # the old drop's reference is gone
+
+
+@pytest.mark.parametrize(
+    "text", ["现在顾客打电话说卡上还是扣了320.5 咋回事", "刚才那笔顾客说扣了 怎么办"]
+)
+def test_a_follow_up_repeating_what_we_hold_stays_on_the_drop(text: str) -> None:
+    slots, _ = validate(active=False, text=text, intent="report_drop", slots=DIAGNOSED)
+    for name in ("order_ref", "txn_time", "amount"):
+        assert slots.get(name, DIAGNOSED[name]) == DIAGNOSED[name], name
+
+
+def test_a_terminal_number_tagged_as_a_reference_is_not_one() -> None:
+    held = {**DIAGNOSED, "order_ref": "unknown", "diagnosis_code": "ambiguous"}
+    text = "记不清几分了 是外卖窗口那台 终端号31001102"
+    slots, _ = validate(
+        active=False,
+        text=text,
+        intent="report_drop",
+        entities=[entity("order_ref", "31001102")],
+        candidates={"order_ref": "31001102"},
+        slots={**held, "pending_question": "time"},
+    )
+    assert slots["terminal_no"] == "31001102"
+    assert slots.get("order_ref") in (None, "unknown")
+
+
+def test_two_references_under_one_label_wait_their_turn() -> None:
+    slots, _ = validate(active=False, text="两个凭证号 000231 000205 都没到账", intent="report_drop")
+    assert slots["order_ref"] == "000231"
+    assert slots["other_refs"] == ["000205"]
+    back, _ = validate(
+        active=False,
+        text="那另一笔呢",
+        intent="inform",
+        slots={"order_ref": "000231", "other_refs": ["000205"], "diagnosis_code": "settled"},
+    )
+    assert back["order_ref"] == "000205"  # action_diagnose then takes it off the list
