@@ -188,6 +188,8 @@ class ValidateDropForm(FormValidationAction):
             return False
         if self._back_to_other(tracker):
             return True
+        if drop_details.says_correction(latest_text(tracker)):
+            return False  # 说错了 / 应该是: the same drop, corrected
         diagnosed = tracker.get_slot("diagnosis_code") is not None
         if diagnosed and merchant_claims.NEW_DROP_WORDS.search(latest_text(tracker)):
             return True
@@ -346,6 +348,10 @@ class ValidateDropForm(FormValidationAction):
         given: Any,
     ) -> Slots:
         if value is None:
+            held = value_before_latest_message(tracker, slot)
+            if held is not None:
+                # Nothing usable now (a clock minute the NLU took for money): keep what we had.
+                return {slot: held}
             if drop_details.asserted(given, latest_text(tracker)):
                 dispatcher.utter_message(response=f"utter_invalid_{slot}")
             return {slot: None}
@@ -402,7 +408,10 @@ class ValidateDropForm(FormValidationAction):
         kept = self._keep_if_card_answer(tracker, "amount", value)
         if kept is not None:
             return kept
-        normalised = drop_details.amount(value, latest_text(tracker))
+        text = latest_text(tracker)
+        # In a correction a plain number is the amount: 说错了是268不是286.
+        correcting = latest_intent(tracker) == "correct_info" or drop_details.says_correction(text)
+        normalised = drop_details.amount(value, text, bare=correcting)
         return self._result(dispatcher, tracker, "amount", normalised, value)
 
     async def validate_card_last4(

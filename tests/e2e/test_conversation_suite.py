@@ -25,9 +25,19 @@ def test_the_suite_is_big_enough_and_covers_every_class() -> None:
     assert len(SUITE.conversations) >= 100
     assert len(classes) >= 20
     assert all(len(c["turns"]) >= 1 and c.get("expect") for c in SUITE.conversations)
+    # Known gaps stay few: the suite is a measure, not a list of excuses.
+    assert sum(bool(c.get("known_gap")) for c in SUITE.conversations) <= 5
 
 
-@pytest.mark.parametrize("convo", SUITE.conversations, ids=lambda c: str(c["id"]))
+def _case(convo: dict[str, Any]) -> Any:
+    """A conversation; one the bot does not yet handle carries `known_gap` (why) and is a strict
+    xfail: it is reported, and the suite fails the day it starts passing, so the note goes."""
+    gap = convo.get("known_gap")
+    marks = [pytest.mark.xfail(reason=str(gap), strict=True)] if gap else []
+    return pytest.param(convo, id=str(convo["id"]), marks=marks)
+
+
+@pytest.mark.parametrize("convo", [_case(c) for c in SUITE.conversations])
 def test_conversation(stack: Stack, convo: dict[str, Any]) -> None:
     run = play(stack, SUITE.store, convo)
     problems = judge(convo, run)
