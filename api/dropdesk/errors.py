@@ -27,6 +27,10 @@ class ForbiddenError(Exception):
     """The caller is known but may not do this."""
 
 
+class TooManyRequestsError(Exception):
+    """The caller asked too often; the message says when to try again."""
+
+
 class RequestTooLargeError(Exception):
     """The request body is over the configured limit."""
 
@@ -69,6 +73,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ForbiddenError)
     async def _forbidden(_: Request, exc: ForbiddenError) -> JSONResponse:
         return _error(403, "forbidden", str(exc))
+
+    @app.exception_handler(TooManyRequestsError)
+    async def _throttled(_: Request, exc: TooManyRequestsError) -> JSONResponse:
+        return _error(429, "throttled", str(exc))
 
     @app.exception_handler(RequestTooLargeError)
     async def _too_large(_: Request, exc: RequestTooLargeError) -> JSONResponse:

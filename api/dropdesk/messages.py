@@ -234,6 +234,7 @@ WECHAT_BOUND = "绑定成功：{merchant}。现在可以直接告诉我哪笔交
 WECHAT_BIND_WRONG = "绑定码不对，请核对后重新发送。"
 WECHAT_BIND_EXPIRED = "这个绑定码已过期，请在商户后台重新获取。"
 WECHAT_BIND_USED = "这个绑定码已经用过了，请在商户后台重新获取。"
+WECHAT_BIND_CODE_THROTTLED = "获取绑定码太频繁了，请过几分钟再试。"
 WECHAT_BIND_LOCKED = "绑定码错误次数太多，请15分钟后再试。"
 WECHAT_UNBOUND = "已解绑。以后查交易需要重新绑定。"
 WECHAT_NOT_BOUND = "您还没有绑定商户号。"

@@ -10,11 +10,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
 
 from dropdesk.config import Settings
 from dropdesk.conversation.models import ChatSession
 from dropdesk.database.core import session_scope
+from dropdesk.main import create_app
 from dropdesk.wechat.models import BindCode, Follower
+from dropdesk.wechat.service import MAX_CODES_ISSUED
 from tests.api.conftest import auth
 from tests.api.factories import MERCHANT_A, MERCHANT_B
 from tests.api.wechat_helpers import Rig, rig_with_merchants
@@ -98,3 +101,30 @@ def test_a_follower_only_ever_reaches_the_merchant_it_is_bound_to(rig: Rig) -> N
     assert chats[first or ""] != chats[second]
     assert len(merchant_ids) == 1
     assert "还没有绑定" in (rig.follower().text("解绑").text or "")
+
+
+def test_the_widget_is_told_about_binding_and_issuing_codes_is_throttled(rig: Rig) -> None:
+    with TestClient(create_app(rig.settings)) as client:
+        sid = client.post("/api/v1/sessions", headers=auth(rig.settings)).json()["session_id"]
+        with client.websocket_connect(f"/api/v1/sessions/{sid}/live") as ws:
+            ws.send_json({"type": "auth", "token": auth(rig.settings)["Authorization"][7:]})
+            assert ws.receive_json()["features"] == {"wechat_binding": True}
+    issue = f"{rig.base_url}/api/v1/wechat/bind-codes"
+    for _ in range(MAX_CODES_ISSUED):
+        issued = httpx.post(issue, headers=auth(rig.settings, MERCHANT_A))
+        assert issued.status_code == 201 and issued.json()["valid_minutes"] == 10
+    refused = httpx.post(issue, headers=auth(rig.settings, MERCHANT_A))
+    assert refused.status_code == 429
+    assert refused.json()["error"] == {
+        "code": "throttled", "message": "获取绑定码太频繁了，请过几分钟再试。"
+    }  # fmt: skip
+    # Per merchant: another merchant still gets its code.
+    assert httpx.post(issue, headers=auth(rig.settings, MERCHANT_B)).status_code == 201
+    # Operators (`dropdesk wechat bind-code`) are not throttled.
+    assert len(rig.bind_code(MERCHANT_A)) == 6
+
+
+def test_with_the_channel_off_there_is_no_binding_at_all(client: TestClient,
+                                                         settings: Settings) -> None:  # fmt: skip
+    refused = client.post("/api/v1/wechat/bind-codes", headers=auth(settings))
+    assert refused.status_code == 404

@@ -51,6 +51,7 @@ def ready(client: TestClient, settings: Settings) -> Iterator[tuple[Any, str]]:
             "type": "ready",
             "limits": {"message_chars": settings.max_message_chars,
                        "upload_bytes": settings.max_upload_bytes},
+            "features": {"wechat_binding": False},
         }  # fmt: skip
         yield ws, sid
 

@@ -105,3 +105,4 @@ class AccessToken(Base):
 class BindCodeIssued(BaseModel):
     code: str
     expires_at: dt.datetime
+    valid_minutes: int  # what the merchant is told ("10 分钟内有效"), free of client clock skew

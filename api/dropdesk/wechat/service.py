@@ -9,13 +9,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dropdesk import messages
 from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.models import ChatSession, SessionStatus
-from dropdesk.errors import NotFoundError
+from dropdesk.errors import NotFoundError, TooManyRequestsError
 from dropdesk.merchant import service as merchant_service
 from dropdesk.merchant.models import Merchant
 from dropdesk.wechat.models import BindCode, BindCodeIssued, DeliveryStatus, Follower, Outbound
@@ -23,6 +23,9 @@ from dropdesk.wechat.models import BindCode, BindCodeIssued, DeliveryStatus, Fol
 CHANNEL = "wechat"
 MAX_BIND_FAILURES = 5
 BIND_LOCK = dt.timedelta(minutes=15)
+# 「绑定微信」 in the widget: at most this many codes per merchant in the window.
+MAX_CODES_ISSUED = 5
+ISSUE_WINDOW = dt.timedelta(minutes=10)
 
 
 def _now() -> dt.datetime:
@@ -138,12 +141,24 @@ def _hash(code: str, secret_key: str) -> str:
 
 
 def issue_bind_code(*, db_session: Session, merchant_no: str, secret_key: str,
-                    minutes: int) -> BindCodeIssued:  # fmt: skip
-    """A fresh six-digit, single-use code for the merchant, valid for `minutes`."""
+                    minutes: int, throttled: bool = False) -> BindCodeIssued:  # fmt: skip
+    """A fresh six-digit, single-use code for the merchant, valid for `minutes`.
+
+    `throttled` (the merchant's own requests): refused with TooManyRequestsError once the
+    merchant has had MAX_CODES_ISSUED codes within ISSUE_WINDOW. Operators are not throttled.
+    """
     merchant = merchant_service.get_by_no(db_session=db_session, merchant_no=merchant_no)
     if merchant is None:
         raise NotFoundError("merchant not found")
     now = _now()
+    if throttled:
+        recent = db_session.scalar(
+            select(func.count())
+            .select_from(BindCode)
+            .where(BindCode.merchant_id == merchant.id, BindCode.created_at > now - ISSUE_WINDOW)
+        )
+        if (recent or 0) >= MAX_CODES_ISSUED:
+            raise TooManyRequestsError(messages.WECHAT_BIND_CODE_THROTTLED)
     # Spent and expired codes are forgotten after a day, so six digits never run out.
     db_session.execute(delete(BindCode).where(BindCode.expires_at < now - dt.timedelta(days=1)))
     while True:
@@ -155,7 +170,7 @@ def issue_bind_code(*, db_session: Session, merchant_no: str, secret_key: str,
     db_session.add(BindCode(code_hash=digest, merchant_id=merchant.id, expires_at=expires,
                             created_at=now))  # fmt: skip
     db_session.flush()
-    return BindCodeIssued(code=code, expires_at=expires)
+    return BindCodeIssued(code=code, expires_at=expires, valid_minutes=minutes)
 
 
 def redeem(*, db_session: Session, fan: Follower, code: str, secret_key: str) -> BindResult:

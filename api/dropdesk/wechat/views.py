@@ -105,4 +105,5 @@ def issue_bind_code(merchant_no: CurrentMerchantNo, db_session: SessionDep,
     """「绑定微信」: a one-time code the merchant sends to the official account as 绑定 123456."""
     return service.issue_bind_code(db_session=db_session, merchant_no=merchant_no,
                                    secret_key=settings.secret_key,
-                                   minutes=settings.wechat_bind_code_minutes)  # fmt: skip
+                                   minutes=settings.wechat_bind_code_minutes,
+                                   throttled=True)  # fmt: skip

@@ -58,7 +58,8 @@ async def live(websocket: WebSocket, session_id: str) -> None:
         return
     async with broadcast.subscribe(session_channel(session_id)) as messages:
         # Subscribed before "ready": whatever the widget's history fetch misses arrives here.
-        await websocket.send_json({"type": "ready", "limits": _limits(settings)})
+        await websocket.send_json({"type": "ready", "limits": _limits(settings),
+                                   "features": _features(settings)})  # fmt: skip
         relay = asyncio.create_task(_relay(websocket, messages))
         reader = asyncio.create_task(_answer_client(websocket))
         try:
@@ -134,3 +135,8 @@ def _parse(raw: str) -> dict[str, Any]:
 
 def _limits(settings: Settings) -> dict[str, int]:
     return {"message_chars": settings.max_message_chars, "upload_bytes": settings.max_upload_bytes}
+
+
+def _features(settings: Settings) -> dict[str, bool]:
+    """What the widget may offer: 「绑定微信」 only while the WeChat channel is on."""
+    return {"wechat_binding": bool(settings.wechat_token)}

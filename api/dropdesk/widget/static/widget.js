@@ -19,6 +19,9 @@
     badType: "只能发送 JPG、PNG 或 WebP 格式的图片（签购单照片或截图）。",
     tooBig: (mb) => `图片太大了，请上传不超过 ${mb} MB 的图片。`,
     photo: "我发送的图片", unread: (n) => `打开在线客服（${n} 条新消息）`,
+    bind: "绑定微信", binding: "获取中…", bindTitle: "微信绑定码", bindAgain: "重新获取",
+    bindHow: (code, min, until) => `在公众号里发送“绑定 ${code}”，${min} 分钟内有效（${until} 前）。`,
+    bindExpired: "绑定码已过期，请点“重新获取”。", bindOff: "微信绑定暂未开通。",
   };
   let limits = { message_chars: 500, upload_bytes: 5 * 1024 * 1024 };
 
@@ -50,6 +53,9 @@ button,textarea{font:inherit;color:inherit}
 .head h2{margin:0;font-size:17px;font-weight:600}
 .conn{font-size:12px;opacity:.9}
 .mode{font-size:12px;padding:1px 8px;border-radius:10px;background:rgba(255,255,255,.2)}.mode:empty{display:none}
+.head .wx{margin-left:auto;border:1px solid rgba(255,255,255,.6);background:transparent;color:#fff;font-size:13px;padding:4px 10px;min-height:32px;border-radius:16px;cursor:pointer;white-space:nowrap}
+.head .wx[hidden]{display:none}.head .wx:disabled{opacity:.6;cursor:default}
+.head .wx:not([hidden])+.x{margin-left:0}
 .head .x{margin-left:auto;border:0;background:transparent;color:#fff;font-size:26px;line-height:1;width:40px;height:40px;border-radius:8px;cursor:pointer}
 .body{flex:1;overflow-y:auto;padding:14px 12px;background:#f5f7fa;overscroll-behavior:contain}
 .intro{margin:0 0 12px;padding:10px 12px;border-radius:10px;background:#e6f0fa;color:#243b53;font-size:14px}
@@ -74,6 +80,12 @@ button,textarea{font:inherit;color:inherit}
 @media (prefers-reduced-motion:reduce){.dots i{animation:none}}
 .quick{display:flex;flex-wrap:wrap;gap:8px;margin-top:10px}
 .quick button{border:1px solid #0b5cad;background:#fff;color:#0b5cad;border-radius:16px;padding:6px 14px;min-height:36px;cursor:pointer}
+.bindbox{margin:0 0 12px;padding:10px 12px;border-radius:10px;background:#fff;border:1px solid #3ebd93;font-size:14px;position:relative}
+.bindbox[hidden]{display:none}
+.bindbox h3{margin:0 0 4px;font-size:14px;font-weight:600;color:#0c6b58}
+.bindbox .code{font:600 28px/1.2 ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;letter-spacing:4px;color:#1f2933}
+.bindbox .how{margin:4px 0 0}.bindbox.expired .code{color:#9aa5b1;text-decoration:line-through}
+.bindbox .shut{position:absolute;top:4px;right:4px;border:0;background:transparent;color:#616e7c;font-size:20px;line-height:1;width:32px;height:32px;border-radius:6px;cursor:pointer}
 .alert{margin:0;padding:8px 12px;background:#ffe3e3;color:#8a041a;font-size:14px}
 .alert:empty{display:none}
 form{display:flex;align-items:flex-end;gap:6px;padding:10px;border-top:1px solid #e4e7eb;background:#fff}
@@ -90,9 +102,13 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
 <button type="button" class="launch" aria-expanded="false" aria-controls="dd-panel" aria-label="打开在线客服">${chat}<span>在线客服</span><span class="badge" aria-hidden="true"></span></button>
 <section class="panel" id="dd-panel" role="dialog" aria-labelledby="dd-title" hidden>
 <div class="head"><div><h2 id="dd-title">掉单助手</h2><div class="conn"></div></div><span class="mode" role="status"></span>
+<button type="button" class="wx" aria-controls="dd-bind" hidden>绑定微信</button>
 <button type="button" class="x" aria-label="关闭客服窗口">×</button></div>
 <div class="body">
 <p class="intro">您好，我是掉单助手。告诉我交易的参考号、时间和金额，我帮您查清这笔钱的去向；也可以发签购单照片或截图。</p>
+<section class="bindbox" id="dd-bind" aria-labelledby="dd-bind-title" aria-live="polite" hidden><h3 id="dd-bind-title">微信绑定码</h3>
+<div class="code"></div><p class="how"></p>
+<button type="button" class="shut" aria-label="收起绑定码">×</button></section>
 <div class="log" role="log" aria-live="polite" aria-label="聊天记录"></div>
 <div class="typing" role="status" hidden><span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>掉单助手正在输入…</div>
 <div class="quick" role="group" aria-label="快捷回复"></div>
@@ -121,13 +137,14 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
   const body = $(".body"), typing = $(".typing"), quick = $(".quick"), alertBox = $(".alert");
   const form = $("form"), input = $("textarea"), file = $("input[type=file]"), conn = $(".conn");
   const badge = $(".badge"), count = $(".count"), mode = $(".mode");
+  const wxButton = $(".wx"), bindBox = $(".bindbox");
 
   const items = new Map(); // server message id -> {m, el}
   const pending = []; // our own messages not yet seen coming back from the server
   const titles = new Map(); // quick-reply payload -> the title the merchant clicked
   let sessionId = store.get(), lastId = 0, ws = null, live = false, fatal = false;
   let attempt = 0, timer = 0, beat = 0, pongAt = 0, unread = 0, started = false, alertTimer = 0;
-  let creating = null, agentName = "";
+  let creating = null, agentName = "", bindTimer = 0;
 
   function merchantOf(jwt) {
     try {
@@ -220,6 +237,7 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
         live = true;
         attempt = 0;
         limits = Object.assign(limits, frame.limits || {});
+        setFeatures(frame.features || {});
         setConn(T.online);
         heartbeat(sock);
         catchUp();
@@ -504,6 +522,52 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
     if (IMAGE_TYPES.indexOf(chosen.type) < 0) return showAlert(T.badType);
     if (chosen.size > limits.upload_bytes) return showAlert(T.tooBig(mb()));
     send("image", chosen);
+  });
+
+  // --- 「绑定微信」: a one-time code the merchant sends to the official account ---------------
+  function setFeatures(features) {
+    wxButton.hidden = !features.wechat_binding;
+    if (wxButton.hidden) bindBox.hidden = true;
+  }
+
+  async function getBindCode() {
+    if (fatal || wxButton.disabled) return;
+    wxButton.disabled = true;
+    wxButton.textContent = T.binding;
+    showAlert("");
+    try {
+      showBindCode(await api("POST", "/api/v1/wechat/bind-codes"));
+    } catch (e) {
+      if (e.status === 401) return die(T.expired);
+      if (e.status === 404) { setFeatures({}); return showAlert(T.bindOff); } // the channel is off
+      showAlert(e.message);
+    } finally {
+      wxButton.disabled = false;
+      wxButton.textContent = T.bind;
+    }
+  }
+
+  function showBindCode(issued) {
+    const code = String(issued.code), expires = new Date(issued.expires_at);
+    const minutes = issued.valid_minutes || Math.max(1, Math.round((expires - Date.now()) / 60000));
+    clearTimeout(bindTimer);
+    bindBox.classList.remove("expired");
+    bindBox.querySelector(".code").textContent = code;
+    bindBox.querySelector(".how").textContent = T.bindHow(code, minutes, clock(issued.expires_at));
+    bindBox.hidden = false;
+    body.scrollTop = 0;
+    // The server's clock decides; ours only greys the code out once it has surely expired.
+    bindTimer = setTimeout(() => {
+      bindBox.classList.add("expired");
+      bindBox.querySelector(".how").textContent = T.bindExpired;
+      wxButton.textContent = T.bindAgain;
+    }, minutes * 60000);
+  }
+
+  wxButton.addEventListener("click", getBindCode);
+  $(".shut").addEventListener("click", () => {
+    bindBox.hidden = true;
+    wxButton.focus();
   });
 
   // --- opening and closing -------------------------------------------------------------------
