@@ -32,7 +32,9 @@ def get_db(settings: SettingsDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# Committed before the response leaves ("function" scope): with the default request scope the
+# commit ran after the client had its answer, and a session id used at once could be 404.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

@@ -52,6 +52,7 @@ def test_evidence_comes_from_the_bot_slots(client: TestClient, settings: Setting
         "order_ref": "612300000001",
         "amount": "320.50",
         "txn_time": {"start": "2026-11-25T15:00:00+08:00", "end": "2026-11-25T15:59:59+08:00"},
+        "card_last4": None,
     }
 
 

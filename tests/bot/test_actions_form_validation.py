@@ -533,7 +533,9 @@ def test_a_terminal_number_tagged_as_a_reference_is_not_one() -> None:
 
 
 def test_two_references_under_one_label_wait_their_turn() -> None:
-    slots, _ = validate(active=False, text="两个凭证号 000231 000205 都没到账", intent="report_drop")
+    slots, _ = validate(
+        active=False, text="两个凭证号 000231 000205 都没到账", intent="report_drop"
+    )
     assert slots["order_ref"] == "000231"
     assert slots["other_refs"] == ["000205"]
     back, _ = validate(
