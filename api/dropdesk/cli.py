@@ -296,10 +296,13 @@ def run(
             token = issue_merchant_token(merchant_no=merchant.merchant_no, settings=settings)
             typer.echo(f"  {merchant.merchant_no} {merchant.name}\n    token {token}")
         typer.echo("\nCtrl-C stops everything.")
-        while all(p.poll() is None for p in running):
+        # A process that dies is started again (1 s, 2 s, 4 s ... up to 30 s), and said so.
+        supervisor = devrun.Supervisor(
+            specs, running, log_dir, devrun.child_env(settings), say=typer.echo
+        )
+        while True:
+            supervisor.poll()
             time.sleep(1)
-        dead = [s.name for s, p in zip(specs, running, strict=True) if p.poll() is not None]
-        _fail(f"{', '.join(dead)} stopped; see {log_dir}/")
     except KeyboardInterrupt:
         with contextlib.suppress(OSError):  # stdout may be a pipe that is gone already
             typer.echo("\nstopping ...")

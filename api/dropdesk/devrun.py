@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import secrets
 import signal
@@ -9,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,10 +69,19 @@ def processes(
     ]  # fmt: skip
 
 
-def write_endpoints(path: Path, actions_port: int) -> Path:
-    """Write a Rasa endpoints file whose action endpoint is 127.0.0.1:actions_port."""
+TRACKER_DB = ROOT / "var" / "rasa-tracker.db"  # bot/endpoints.yml names it relative to ROOT
+
+
+def write_endpoints(path: Path, actions_port: int, tracker_db: Path = TRACKER_DB) -> Path:
+    """Write a Rasa endpoints file: the action endpoint on 127.0.0.1:actions_port, and
+    conversations kept in a SQL tracker store on the SQLite file tracker_db (they survive a
+    restart of Rasa)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {json.dumps(str(tracker_db))}\n"
+    )
     return path
 
 
@@ -160,6 +171,85 @@ def stop(running: list[subprocess.Popen[bytes]]) -> None:
         signal.signal(signum, handler)
 
 
+def describe_exit(code: int) -> str:
+    """'killed by SIGKILL' for a negative return code, 'exit code 3' otherwise."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class Supervisor:
+    """Restart a process that dies, as a supervisor would: after 1 s, then 2 s, 4 s, ...
+    up to max_delay for one that keeps dying; one that stayed up stable_after seconds starts
+    again from first_delay. Every death and restart is said (say), with the reason.
+
+    `running` is updated in place, so whoever stops the processes stops the new ones.
+    """
+
+    def __init__(
+        self,
+        specs: list[Process],
+        running: list[subprocess.Popen[bytes]],
+        log_dir: Path,
+        env: dict[str, str],
+        *,
+        say: Callable[[str], object] = print,
+        first_delay: float = 1.0,
+        max_delay: float = 30.0,
+        stable_after: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.specs, self.running, self.log_dir, self.env = specs, running, log_dir, env
+        self.say, self.clock = say, clock
+        self.first_delay, self.max_delay, self.stable_after = first_delay, max_delay, stable_after
+        now = clock()
+        self.started = {spec.name: now for spec in specs}
+        self.failures = {spec.name: 0 for spec in specs}
+        self.due: dict[str, float] = {}  # name -> when to start it again
+        self.coming_back: set[str] = set()  # restarted, health check not answered yet
+        self.restarts = {spec.name: 0 for spec in specs}
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait before the restart after `failures` deaths in a row (0-based)."""
+        return float(min(self.max_delay, self.first_delay * 2 ** min(failures, 30)))
+
+    def poll(self) -> None:
+        """Notice deaths, start what is due, say when a restarted process answers again."""
+        now = self.clock()
+        for index, spec in enumerate(self.specs):
+            name, proc = spec.name, self.running[index]
+            if name in self.due:
+                if now >= self.due[name]:
+                    del self.due[name]
+                    self.running[index] = start([spec], self.log_dir, self.env)[0]
+                    self.started[name] = now
+                    self.restarts[name] += 1
+                    self.coming_back.add(name)
+                    self.say(f"  {name} restarted (pid {self.running[index].pid})")
+                continue
+            code = proc.poll()
+            if code is None:
+                if name in self.coming_back and _healthy(spec.health_url):
+                    self.coming_back.discard(name)
+                    self.say(f"  {name} is up again")
+                continue
+            with contextlib.suppress(OSError):  # whatever it left behind in its group
+                os.killpg(proc.pid, signal.SIGKILL)
+            if now - self.started[name] >= self.stable_after:
+                self.failures[name] = 0
+            wait = self.delay(self.failures[name])
+            self.failures[name] += 1
+            self.due[name] = now + wait
+            self.coming_back.discard(name)
+            self.say(
+                f"  {name} stopped ({describe_exit(code)}); restarting it in {wait:g} s"
+                f" (see {self.log_dir / name}.log)"
+            )
+
+
 def child_env(settings: Settings) -> dict[str, str]:
     """Environment for the children: the service URL and token for the action server."""
     env = dict(os.environ)
@@ -184,6 +274,18 @@ class Stack:
     @property
     def pids(self) -> dict[str, int]:
         return {s.name: p.pid for s, p in zip(self.specs, self.running, strict=True)}
+
+    def kill(self, name: str) -> None:
+        """kill -9 one process (and its group), start it again and wait until it answers."""
+        index = next(i for i, spec in enumerate(self.specs) if spec.name == name)
+        proc = self.running[index]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        spec = self.specs[index]
+        self.running[index] = start([spec], self.log_dir, self.env)[0]
+        failed = wait_healthy([spec], [self.running[index]], timeout=300)
+        if failed:
+            raise RuntimeError(f"{failed} did not come back")
 
     @contextmanager
     def outage(self, name: str) -> Iterator[None]:
@@ -235,7 +337,9 @@ def local_stack(
     upgrade(settings.database_url)
     with session_scope(settings.database_url) as db_session:
         demo.seed(db_session=db_session, now=now_shanghai())
-    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port)
+    endpoints = write_endpoints(
+        workdir / "endpoints.yml", actions_port, tracker_db=workdir / "rasa-tracker.db"
+    )
     env = (
         child_env(settings)
         | {
