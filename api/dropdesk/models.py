@@ -2,7 +2,7 @@
 
 from dropdesk.agent.models import Agent
 from dropdesk.attachment.models import Attachment
-from dropdesk.conversation.models import ChatSession, Message
+from dropdesk.conversation.models import ChatRequest, ChatSession, Message
 from dropdesk.database.core import Base
 from dropdesk.diagnosis.models import DiagnosisRecord
 from dropdesk.handoff.models import SessionNote, SessionTransition
@@ -18,6 +18,7 @@ __all__ = [
     "Attachment",
     "Base",
     "BindCode",
+    "ChatRequest",
     "ChatSession",
     "DiagnosisRecord",
     "Follower",

@@ -7,7 +7,17 @@ import enum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dropdesk.database.core import Base, UTCDateTime
@@ -80,6 +90,38 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class RequestState(enum.StrEnum):
+    """Where a merchant message sent with an idempotency key is."""
+
+    RUNNING = "running"  # accepted and stored; the turn is under way
+    LATE = "late"  # the merchant was told the answer is on its way; the turn still runs
+    DONE = "done"  # answered: `response` is what the first request returned (or would have)
+
+
+class ChatRequest(Base):
+    """A merchant message sent with an idempotency key (Idempotency-Key or client_message_id).
+
+    The key is unique per session (a session belongs to one merchant): a retry with the same
+    key finds this row and gets `response` back, and the turn never runs twice.
+    """
+
+    __tablename__ = "chat_request"
+    __table_args__ = (UniqueConstraint("session_id", "client_key", name="uq_chat_request_key"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_session.id", ondelete="CASCADE"))
+    client_key: Mapped[str] = mapped_column(String(100))
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_message.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(10), default=RequestState.RUNNING)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class SessionCreate(BaseModel):
     channel: str = Field(default="api", pattern=r"^(api|widget|wechat)$")
 
@@ -88,8 +130,13 @@ class SessionCreated(BaseModel):
     session_id: str
 
 
+CLIENT_KEY_PATTERN = r"^[A-Za-z0-9._:~-]{1,100}$"
+
+
 class MessageCreate(BaseModel):
     text: str
+    # The client's id for this message: a retry with the same id is answered, not run again.
+    client_message_id: str | None = Field(default=None, pattern=CLIENT_KEY_PATTERN)
 
 
 class ButtonRead(BaseModel):
