@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     wechat_reply_deadline_seconds: float = 4.0
     wechat_max_body_bytes: int = 16 * 1024
     wechat_bind_code_minutes: int = 10
+    # Operations (README "Operations"): log level, readiness, the chat API's rate limit.
+    log_level: str = "INFO"
+    # The action server for /readyz: empty is http://127.0.0.1:<actions_port>, "off" skips it
+    # (where only Rasa may reach the action server).
+    actions_url: str = ""
+    # Per merchant on the chat API's POSTs: a sustained rate and a burst; 0 turns it off.
+    chat_rate_per_minute: int = 300
+    chat_rate_burst: int = 60
 
     @model_validator(mode="before")
     @classmethod

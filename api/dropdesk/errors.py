@@ -30,6 +30,10 @@ class ForbiddenError(Exception):
 class TooManyRequestsError(Exception):
     """The caller asked too often; the message says when to try again."""
 
+    def __init__(self, message: str = "", retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds, sent as the Retry-After header
+
 
 class RequestTooLargeError(Exception):
     """The request body is over the configured limit."""
@@ -76,7 +80,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TooManyRequestsError)
     async def _throttled(_: Request, exc: TooManyRequestsError) -> JSONResponse:
-        return _error(429, "throttled", str(exc))
+        response = _error(429, "throttled", str(exc))
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestTooLargeError)
     async def _too_large(_: Request, exc: RequestTooLargeError) -> JSONResponse:

@@ -7,13 +7,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
-from dropdesk import errors
+from dropdesk import errors, metrics
 from dropdesk.attachment.limits import RequestBodyLimits
 from dropdesk.attachment.views import router as attachment_router
-from dropdesk.card import install_log_masking
 from dropdesk.config import Settings, get_settings
 from dropdesk.console.views import router as console_router
 from dropdesk.conversation.delivery import Outbox
@@ -25,6 +24,8 @@ from dropdesk.dialogue.client import BotClient, RasaClient
 from dropdesk.handoff.flows import Handoffs
 from dropdesk.handoff.views import router as agent_api_router
 from dropdesk.health import router as health_router
+from dropdesk.limits import chat_rate_limit, rate_limiter
+from dropdesk.logs import configure_logging
 from dropdesk.pubsub.broadcast import Broadcast
 from dropdesk.wechat.channel import WeChatChannel
 from dropdesk.wechat.views import bind_router as wechat_bind_router
@@ -38,13 +39,17 @@ from dropdesk.widget.views import router as widget_router
 def create_app(settings: Settings | None = None, bot: BotClient | None = None) -> FastAPI:
     """Build the service with every router and error mapping."""
     settings = settings or get_settings()
-    install_log_masking()
+    # After uvicorn's own logging setup (it loads the app after): every logger, masked JSON.
+    configure_logging(settings.log_level)
     broadcast = Broadcast(settings.pubsub_url)
-    bot_client = bot or RasaClient(
-        settings.rasa_url, settings.rasa_timeout_seconds, token=settings.rasa_token
-    )
+    bot_client = metrics.MeteredBot(
+        bot or RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+                          token=settings.rasa_token)
+    )  # fmt: skip
     outbox = Outbox(broadcast)
     turns = Turns(settings=settings, bot=bot_client, outbox=outbox)
+    metrics.observe_turns(turns)  # turns and their latency, counted from outside
+    limiter = rate_limiter(settings)
     handoffs = Handoffs(settings=settings, turns=turns, outbox=outbox)
     # The WeChat official account is on when DROPDESK_WECHAT_TOKEN is set.
     wechat = WeChatChannel.from_settings(settings, turns) if settings.wechat_token else None
@@ -64,6 +69,8 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
             if wechat is not None:
                 await wechat.close()
             await bot_client.close()
+            if limiter is not None:
+                await limiter.close()
             await broadcast.disconnect()
 
     app = FastAPI(title="DropDesk", version="0.1.0", lifespan=lifespan)
@@ -73,6 +80,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     app.state.turns = turns
     app.state.handoffs = handoffs
     app.state.wechat = wechat
+    app.state.rate_limiter = limiter
     app.add_middleware(
         RequestBodyLimits,
         max_bytes=settings.max_request_bytes,
@@ -89,6 +97,13 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
         routers += [wechat_router, wechat_bind_router]
     if settings.env != "production":
         routers.append(portal_router)
-    for router in routers:
-        app.include_router(router)
+    # Per-merchant rate limit on the chat API's POSTs; escalations counted once committed.
+    limited = [Depends(chat_rate_limit)]
+    dependencies = {
+        id(chat_router): limited,
+        id(attachment_router): limited,
+        id(session_internal_router): [Depends(metrics.count_escalations, scope="function")],
+    }
+    for router in [*routers, metrics.router]:
+        app.include_router(router, dependencies=dependencies.get(id(router)))
     return app

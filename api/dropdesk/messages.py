@@ -88,6 +88,7 @@ BOT_UNAVAILABLE = (
 MESSAGE_TOO_LONG = "消息太长了，请控制在 {limit} 个字以内，分几条发送也可以。"
 MESSAGE_EMPTY = "消息不能为空。"
 REQUEST_TOO_LARGE = "请求内容太大。"
+CHAT_RATE_LIMITED = "消息发得太快了，请{seconds}秒后再试。"
 
 ATTACHMENT_MESSAGE = "[图片]"
 UPLOAD_EMPTY = "没有收到图片，请重新选择。"

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dropdesk import messages
+from dropdesk import messages, metrics
 from dropdesk.attachment import flows as attachment_flows
 from dropdesk.config import Settings
 from dropdesk.conversation.flows import Turns
@@ -331,6 +331,8 @@ class WeChatChannel:
     async def _record(self, openid: str, reply: Reply, status: DeliveryStatus,
                       session_id: str | None = None, errcode: int | None = None,
                       errmsg: str | None = None, reason: str | None = None) -> None:  # fmt: skip
+        metrics.WECHAT_DELIVERIES.labels(status=str(status)).inc()
+
         def work(db: Session) -> None:
             sid = session_id
             if sid is None:
