@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 from typing import Any
+from urllib.parse import unquote_plus
 
 from dropdesk.card import mask_pans
 
@@ -34,21 +35,27 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, exception, extra fields."""
 
     def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        http = None
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and (
+            len(record.args) == 5
+        ):
+            # The query string arrives percent-encoded: decoded, 6222+0212+… is masked too.
+            client, method, path, version, status = record.args
+            path = unquote_plus(str(path))
+            message = str(record.msg) % (client, method, path, version, status)
+            http = {"client": client, "method": method, "path": path, "status": status}
         entry: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
                 timespec="milliseconds"
             ),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": message,
             "pid": record.process,
         }
-        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and (
-            len(record.args) == 5
-        ):
-            client, method, path, version, status = record.args
-            entry["http"] = {"client": client, "method": method, "path": path,
-                             "version": version, "status": status}  # fmt: skip
+        if http is not None:
+            entry["http"] = http
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
