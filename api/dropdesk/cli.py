@@ -40,12 +40,26 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+@app.callback()
+def _settings_first() -> None:
+    """Refuse bad settings (DROPDESK_ENV=production checks them all) before any command runs."""
+    from dropdesk.config import settings_error
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        _fail(settings_error(exc), code=2)
+
+
 @app.command()
 def migrate() -> None:
-    """Migrate the database to the newest schema."""
+    """Migrate the database to the newest schema (once per release; safe to start twice)."""
     from dropdesk.database.migrate import upgrade
 
-    upgrade(get_settings().database_url)
+    def waiting() -> None:
+        typer.echo("another `dropdesk migrate` is running; waiting for it to finish ...")
+
+    upgrade(get_settings().database_url, on_wait=waiting)
     typer.echo("database is up to date")
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-in-production"
@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = 5 * 1024 * 1024
     upload_dir: Path = ROOT / "var" / "uploads"
+    # Where attachments are kept: "database" (a blob table every replica reads) or "file"
+    # (upload_dir; "file:///abs/path" names the folder, e.g. a volume every replica mounts).
+    # Empty: the database in production, the upload folder otherwise.
+    attachment_store: str = ""
     log_dir: Path = ROOT / "var" / "log"
     # Rasa's HTTP API token (rasa run --auth-token): the service resets trackers on hand-back.
     rasa_token: str = DEV_RASA_TOKEN
@@ -101,13 +105,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:
         if self.env == "production":
-            for name, value, dev in (
-                ("DROPDESK_SECRET_KEY", self.secret_key, DEV_SECRET),
-                ("DROPDESK_INTERNAL_TOKEN", self.internal_token, DEV_INTERNAL_TOKEN),
-                ("DROPDESK_RASA_TOKEN", self.rasa_token, DEV_RASA_TOKEN),
-            ):
-                if value == dev or len(value) < 32:
-                    raise ValueError(f"{name} must be set to a strong secret in production")
+            problems = production_problems(self)
+            if problems:
+                raise ValueError(
+                    "DROPDESK_ENV=production refuses to start:\n  - " + "\n  - ".join(problems)
+                )
+        self.attachment_backend()
         self.opening_hours()
         for key in self.wechat_aes_key:
             if len(key) != 43:
@@ -117,6 +120,22 @@ class Settings(BaseSettings):
         if not self.working_days or set(self.working_days) - set("1234567"):
             raise ValueError("DROPDESK_WORKING_DAYS lists ISO weekdays 1-7, e.g. 12345")
         return self
+
+    def attachment_backend(self) -> tuple[Literal["database", "file"], Path]:
+        """Where attachments go: ("database", _) or ("file", folder), from attachment_store."""
+        store = self.attachment_store.strip()
+        if not store:
+            store = "database" if self.env == "production" else "file"
+        if store in ("database", "database://"):
+            return "database", self.upload_dir
+        if store == "file":
+            return "file", self.upload_dir
+        if store.startswith("file://") and len(store) > len("file://"):
+            folder = Path(store.removeprefix("file://"))
+            if not folder.is_absolute():
+                raise ValueError("DROPDESK_ATTACHMENT_STORE=file:///... needs an absolute path")
+            return "file", folder
+        raise ValueError("DROPDESK_ATTACHMENT_STORE is database, file or file:///absolute/path")
 
     def opening_hours(self) -> tuple[dt.time, dt.time]:
         """The agents' working hours, from DROPDESK_WORKING_HOURS ("09:00-21:00")."""
@@ -130,6 +149,47 @@ class Settings(BaseSettings):
         if start >= end:
             raise ValueError("DROPDESK_WORKING_HOURS must start before it ends")
         return start, end
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What keeps these settings from being a production profile; empty when they are one.
+
+    Production means every replica shares its state: PostgreSQL for data (and attachments,
+    unless a shared folder is named), Redis for pub/sub, dedupe and locks, and no secret that
+    ships with the source.
+    """
+    problems = []
+    backend = settings.database_url.split(":", 1)[0].split("+", 1)[0]
+    if backend not in ("postgresql", "postgres"):
+        problems.append(
+            f"DROPDESK_DATABASE_URL must be PostgreSQL (postgresql+psycopg://...), not {backend}"
+        )
+    if not settings.pubsub_url.startswith(("redis://", "rediss://")):
+        scheme = settings.pubsub_url.split(":", 1)[0]
+        problems.append(f"DROPDESK_PUBSUB_URL must be Redis (redis://...), not {scheme}://")
+    for name, value, dev in (
+        ("DROPDESK_SECRET_KEY", settings.secret_key, DEV_SECRET),
+        ("DROPDESK_INTERNAL_TOKEN", settings.internal_token, DEV_INTERNAL_TOKEN),
+        ("DROPDESK_RASA_TOKEN", settings.rasa_token, DEV_RASA_TOKEN),
+    ):
+        if value == dev or len(value) < 32:
+            problems.append(f"{name} must be set to a strong secret (32+ characters)")
+    if settings.attachment_store.strip() == "file":
+        problems.append(
+            "DROPDESK_ATTACHMENT_STORE=file keeps photos on one replica's disk: "
+            "use database, or file:///path on a volume every replica mounts"
+        )
+    return problems
+
+
+def settings_error(exc: ValidationError) -> str:
+    """A refused configuration in plain words, one line per problem (no traceback)."""
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        text = str(error.get("msg", "")).removeprefix("Value error, ")
+        lines.append(f"DROPDESK_{where.upper()}: {text}" if where else text)
+    return "invalid settings: " + "\n".join(lines)
 
 
 @lru_cache

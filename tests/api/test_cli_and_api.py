@@ -116,7 +116,8 @@ def test_production_refuses_dev_secrets() -> None:
         Settings(env="production")
     with pytest.raises(ValueError, match="DROPDESK_RASA_TOKEN"):
         Settings(env="production", secret_key="s" * 32, internal_token="i" * 32)
-    Settings(env="production", secret_key="s" * 32, internal_token="i" * 32, rasa_token="r" * 32)
+    Settings(env="production", secret_key="s" * 32, internal_token="i" * 32, rasa_token="r" * 32,
+             database_url="postgresql+psycopg://db/dropdesk", pubsub_url="redis://redis:6379/0")
 
 
 def test_settings_lists_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
