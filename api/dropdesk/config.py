@@ -42,7 +42,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     rasa_url: str = "http://127.0.0.1:5005"
+    # How long a merchant's request waits for the bot; a slower turn still finishes and its
+    # replies follow on the live channel (the merchant is told so), up to the turn limit.
     rasa_timeout_seconds: float = 10.0
+    rasa_turn_limit_seconds: float = 120.0
     actions_port: int = 5055
     time_tolerance_minutes: int = 10
     duplicate_window_minutes: int = 10

@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     configure_logging(settings.log_level)
     broadcast = Broadcast(settings.pubsub_url)
     bot_client = metrics.MeteredBot(
-        bot or RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+        bot or RasaClient(settings.rasa_url, settings.rasa_turn_limit_seconds,
                           token=settings.rasa_token)
     )  # fmt: skip
     outbox = Outbox(broadcast)
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
                 await sweeper
             if wechat is not None:
                 await wechat.close()
+            await turns.drain(timeout=5.0)  # turns still with the bot keep their replies
             await bot_client.close()
             if limiter is not None:
                 await limiter.close()

@@ -85,6 +85,9 @@ NEXT_STEPS: dict[str, str] = {
 BOT_UNAVAILABLE = (
     "抱歉，系统暂时繁忙，您的消息已经收到并保存。请稍等一两分钟再发一次，我们会接着处理。"
 )
+# The bot is slower than the request waits: its answer follows on the live channel.
+BOT_ON_ITS_WAY = "消息已收到，正在处理，回复马上就到，不用重新发送。"
+IDEMPOTENCY_KEY_MISMATCH = "Idempotency-Key 与 client_message_id 不一致。"
 MESSAGE_TOO_LONG = "消息太长了，请控制在 {limit} 个字以内，分几条发送也可以。"
 MESSAGE_EMPTY = "消息不能为空。"
 REQUEST_TOO_LARGE = "请求内容太大。"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dropdesk import messages
 from dropdesk.config import Settings
 from dropdesk.conversation.models import Message
 from dropdesk.diagnosis.models import DiagnosisRecord
@@ -98,25 +100,31 @@ def test_card_numbers_typed_by_a_merchant_are_masked(
     assert CARD_1 not in str(rasa[0].received)
 
 
-def test_bot_down_or_slow_apologises_and_loses_nothing(
+def test_a_slow_bot_answers_later_and_the_merchant_is_not_asked_to_resend(
     client: TestClient, settings: Settings, rasa: tuple[FakeRasa, int], db_session: Session
 ) -> None:
     fake, _port = rasa
     sid = open_session(client, settings)
     url = f"/api/v1/sessions/{sid}/messages"
-    fake.delay = 1.5  # over the 1 s timeout
+    fake.delay = 1.5  # over the 1 s the request waits
     slow = client.post(url, json={"text": "第一句"}, headers=auth(settings)).json()
-    assert "稍等" in slow["messages"][0]["text"]
+    assert [m["text"] for m in slow["messages"]] == [messages.BOT_ON_ITS_WAY]
+    deadline = time.monotonic() + 5
+    while "heard: 第一句" not in str(client.get(url, headers=auth(settings)).json()):
+        assert time.monotonic() < deadline, "the late answer never came"
+        time.sleep(0.05)
     fake.delay = 0
     ok = client.post(url, json={"text": "第二句"}, headers=auth(settings)).json()
     assert ok["messages"][0]["text"] == "heard: 第二句"
     history = client.get(url, headers=auth(settings)).json()
     assert [(m["sender"], m["text"], m["delivery"]) for m in history] == [
-        ("merchant", "第一句", "failed"),
-        ("system", slow["messages"][0]["text"], None),
+        ("merchant", "第一句", "delivered"),
+        ("system", messages.BOT_ON_ITS_WAY, None),
+        ("bot", "heard: 第一句", None),
         ("merchant", "第二句", "delivered"),
         ("bot", "heard: 第二句", None),
     ]
+    assert [m["message"] for m in fake.received] == ["第一句", "第二句"]  # each heard once
 
 
 def test_bot_not_running(settings: Settings, db_session: Session) -> None:

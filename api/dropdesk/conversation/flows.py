@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dropdesk import messages
@@ -16,10 +20,12 @@ from dropdesk.config import Settings
 from dropdesk.conversation import service
 from dropdesk.conversation.delivery import Outbox
 from dropdesk.conversation.models import (
+    ChatRequest,
     ChatSession,
     Delivery,
     Message,
     ReplyRead,
+    RequestState,
     Sender,
     SessionStatus,
     TurnRead,
@@ -60,6 +66,8 @@ class Turns:
         self.bot = bot
         self.outbox = outbox
         self.clock = clock
+        # Turns still with the bot after the merchant's request has been answered.
+        self._background: set[asyncio.Task[TurnRead]] = set()
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run work in its own session on a worker thread (handoffs and attachments use it too)."""
@@ -73,15 +81,34 @@ class Turns:
                 message=service.message_read(message),
             )
 
-    async def merchant_says(self, *, session_id: str, merchant_no: str, text: str) -> TurnRead:
-        """Store the merchant's message first; then whoever holds the session answers."""
+    async def merchant_says(
+        self, *, session_id: str, merchant_no: str, text: str, client_key: str | None = None
+    ) -> TurnRead:
+        """Store the merchant's message first; then whoever holds the session answers.
+
+        With a client_key (the Idempotency-Key header or client_message_id), a message is
+        taken once: a retry with the same key gets the first answer back, waiting for it while
+        the first is still running, and the turn never runs twice.
+        """
         clean = mask_pans(text.strip())
         now = self.clock()
 
-        def store_inbound(db: Session) -> tuple[Message, str, str]:
+        def store_inbound(db: Session) -> tuple[Message, str, str, int | None] | None:
             chat = service.get_for_merchant(
                 db_session=db, session_id=session_id, merchant_no=merchant_no
             )
+            request = None
+            if client_key is not None:
+                # The unique key decides: a concurrent second insert waits, then fails.
+                request = ChatRequest(session_id=session_id, client_key=client_key,
+                                      state=RequestState.RUNNING, created_at=now,
+                                      updated_at=now)  # fmt: skip
+                db.add(request)
+                try:
+                    db.flush()
+                except IntegrityError:
+                    db.rollback()
+                    return None
             message = service.add_message(
                 db_session=db,
                 chat=chat,
@@ -89,23 +116,128 @@ class Turns:
                 text=clean,
                 delivery=Delivery.PENDING if chat.status == SessionStatus.BOT else None,
             )
+            if request is not None:
+                request.message_id = message.id
             handoff_service.merchant_waits(db_session=db, chat=chat, now=now)
-            return message, chat.status, chat.channel
+            return message, chat.status, chat.channel, request.id if request else None
 
-        inbound, status, channel = await self.db(store_inbound)
+        stored = await self.db(store_inbound)
+        if stored is None:
+            return await self._replay(session_id, merchant_no, client_key or "")
+        inbound, status, channel, request_id = stored
         await self.deliver(channel, [inbound])
         rating = RATING.match(clean)
         if rating:
-            return await self._rate(session_id, merchant_no, channel, int(rating.group(1)))
-        if status == SessionStatus.QUEUED:
-            return await self._remind_queued(session_id, merchant_no, channel)
-        if status != SessionStatus.BOT:
+            turn = await self._rate(session_id, merchant_no, channel, int(rating.group(1)))
+        elif status == SessionStatus.QUEUED:
+            turn = await self._remind_queued(session_id, merchant_no, channel)
+        elif status != SessionStatus.BOT:
             # A person has the conversation: the bot stays quiet, the agent sees it live.
-            return await self._turn(session_id, merchant_no, [])
-        return await self._ask_bot(session_id, merchant_no, channel, clean, inbound.id)
+            turn = await self._turn(session_id, merchant_no, [])
+        else:
+            return await self._ask_bot(
+                session_id, merchant_no, channel, clean, inbound.id, request_id
+            )
+        if request_id is not None:
+            await self.db(lambda db: _answered(db, request_id, turn, RequestState.DONE))
+        return turn
+
+    async def _replay(self, session_id: str, merchant_no: str, client_key: str) -> TurnRead:
+        """A retry of a message already taken: the first answer, once there is one.
+
+        While the first is still with the bot this waits as long as the first request waits
+        (then answers as the first did: the reply is on its way). A first request whose
+        process died (nothing heard for longer than a turn may take) is taken over: the stored
+        message goes to the bot, once.
+        """
+        wait = self.settings.rasa_timeout_seconds + 2.0
+        deadline = asyncio.get_running_loop().time() + wait
+        stale = dt.timedelta(seconds=self.settings.rasa_turn_limit_seconds + 10.0)
+
+        def read(db: Session) -> ChatRequest:
+            service.get_for_merchant(db_session=db, session_id=session_id, merchant_no=merchant_no)
+            return db.scalars(
+                select(ChatRequest).where(
+                    ChatRequest.session_id == session_id, ChatRequest.client_key == client_key
+                )
+            ).one()
+
+        while True:
+            request = await self.db(read)
+            if request.response is not None:
+                return TurnRead.model_validate(request.response)
+            now = self.clock()
+            if request.updated_at < now - stale and request.message_id is not None:
+                taken = await self.db(partial(_take_over, request=request, now=now))
+                if taken is not None:
+                    log.warning("taking over the stalled turn of request %s", request.id)
+                    return await self._resume(session_id, merchant_no, request, taken)
+            if asyncio.get_running_loop().time() >= deadline:
+                return await self._turn(session_id, merchant_no, [], on_its_way=True)
+            await asyncio.sleep(0.1)
+
+    async def _resume(
+        self, session_id: str, merchant_no: str, request: ChatRequest, message: Message
+    ) -> TurnRead:
+        chat_channel = await self.db(
+            lambda db: service.get(db_session=db, session_id=session_id).channel
+        )
+        return await self._ask_bot(
+            session_id, merchant_no, chat_channel, message.text, message.id, request.id
+        )
 
     async def _ask_bot(
-        self, session_id: str, merchant_no: str, channel: str, text: str, inbound_id: int
+        self,
+        session_id: str,
+        merchant_no: str,
+        channel: str,
+        text: str,
+        inbound_id: int,
+        request_id: int | None = None,
+    ) -> TurnRead:
+        """The bot's turn, waited for up to rasa_timeout_seconds.
+
+        A turn that takes longer goes on in the background: the merchant is told the answer
+        is on its way, and the replies are stored and delivered live when the bot has them.
+        """
+        order = asyncio.Lock()  # "on its way" and the replies are stored one after the other
+        task = asyncio.create_task(
+            self._bot_turn(session_id, merchant_no, channel, text, inbound_id, request_id, order)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.settings.rasa_timeout_seconds)
+        except TimeoutError:
+            pass
+        async with order:
+            if task.done():  # the replies were being stored as the wait ran out
+                return task.result()
+
+            def store(db: Session) -> tuple[list[Message], TurnRead]:
+                chat = service.get(db_session=db, session_id=session_id)
+                stored = [service.add_message(db_session=db, chat=chat, sender=Sender.SYSTEM,
+                                              text=messages.BOT_ON_ITS_WAY)]  # fmt: skip
+                turn = _turn_read(db, chat, stored)
+                if request_id is not None:
+                    _answered(db, request_id, turn, RequestState.LATE)
+                return stored, turn
+
+            log.info("bot slower than %ss for session %s: answer follows",
+                     self.settings.rasa_timeout_seconds, session_id)  # fmt: skip
+            stored, turn = await self.db(store)
+            await self.deliver(channel, stored)
+            return turn
+
+    async def _bot_turn(
+        self,
+        session_id: str,
+        merchant_no: str,
+        channel: str,
+        text: str,
+        inbound_id: int,
+        request_id: int | None,
+        order: asyncio.Lock,
     ) -> TurnRead:
         try:
             bot_turn = await self.bot.send(
@@ -113,7 +245,10 @@ class Turns:
             )
         except BotUnavailableError as exc:
             log.warning("bot unavailable for session %s: %s", session_id, exc)
-            return await self._apologise(session_id, merchant_no, channel, inbound_id)
+            async with order:
+                return await self._apologise(
+                    session_id, merchant_no, channel, inbound_id, request_id
+                )
 
         def store_replies(db: Session) -> tuple[list[Message], TurnRead, str]:
             chat = service.get(db_session=db, session_id=session_id)
@@ -130,15 +265,24 @@ class Turns:
                 for reply in bot_turn.replies
                 if reply.text or reply.buttons
             ]
-            return stored, _turn_read(db, chat, stored), chat.status
+            turn = _turn_read(db, chat, stored)
+            if request_id is not None:  # in the same transaction: answered exactly once
+                _answered(db, request_id, turn, RequestState.DONE)
+            return stored, turn, chat.status
 
-        # One transaction stores the replies and reads the state the merchant gets back.
-        stored, turn, status_after = await self.db(store_replies)
-        await self.deliver(channel, stored)
+        async with order:
+            # One transaction stores the replies and reads the state the merchant gets back.
+            stored, turn, status_after = await self.db(store_replies)
+            await self.deliver(channel, stored)
         if status_after == SessionStatus.QUEUED:
             # The bot escalated during this turn: agents' queues update now.
             await self.outbox.status(session_id, status_after, ticket_no=turn.session.ticket_no)
         return turn
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (up to timeout) for turns still with the bot, so their replies are kept."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout)
 
     async def _remind_queued(self, session_id: str, merchant_no: str, channel: str) -> TurnRead:
         """While a session waits for a person, every message gets the ticket and the queue."""
@@ -185,27 +329,41 @@ class Turns:
         return await self._turn(session_id, merchant_no, stored)
 
     async def _apologise(
-        self, session_id: str, merchant_no: str, channel: str, inbound_id: int
+        self,
+        session_id: str,
+        merchant_no: str,
+        channel: str,
+        inbound_id: int,
+        request_id: int | None = None,
     ) -> TurnRead:
-        def store(db: Session) -> list[Message]:
+        def store(db: Session) -> tuple[list[Message], TurnRead]:
             chat = service.get(db_session=db, session_id=session_id)
             service.set_delivery(db_session=db, message_id=inbound_id, delivery=Delivery.FAILED)
-            return [
+            stored = [
                 service.add_message(
                     db_session=db, chat=chat, sender=Sender.SYSTEM, text=messages.BOT_UNAVAILABLE
                 )
             ]
+            turn = _turn_read(db, chat, stored)
+            if request_id is not None:
+                _answered(db, request_id, turn, RequestState.DONE)
+            return stored, turn
 
-        stored = await self.db(store)
+        stored, turn = await self.db(store)
         await self.deliver(channel, stored)
-        return await self._turn(session_id, merchant_no, stored)
+        return turn
 
-    async def _turn(self, session_id: str, merchant_no: str, stored: list[Message]) -> TurnRead:
+    async def _turn(
+        self, session_id: str, merchant_no: str, stored: list[Message], on_its_way: bool = False
+    ) -> TurnRead:
         def read(db: Session) -> TurnRead:
             chat = service.get_for_merchant(
                 db_session=db, session_id=session_id, merchant_no=merchant_no
             )
-            return _turn_read(db, chat, stored)
+            turn = _turn_read(db, chat, stored)
+            if on_its_way:
+                turn.messages.append(ReplyRead(text=messages.BOT_ON_ITS_WAY))
+            return turn
 
         return await self.db(read)
 
@@ -217,3 +375,33 @@ def _turn_read(db: Session, chat: ChatSession, stored: list[Message]) -> TurnRea
         ],
         session=service.state(db_session=db, chat=chat),
     )
+
+
+def _answered(db: Session, request_id: int, turn: TurnRead, state: RequestState) -> None:
+    """Keep what a keyed request answered; a retry with its key gets exactly this back."""
+    db.execute(
+        update(ChatRequest)
+        .where(ChatRequest.id == request_id)
+        .values(state=state, response=turn.model_dump(mode="json"), updated_at=_utcnow())
+    )
+
+
+def _take_over(db: Session, *, request: ChatRequest, now: dt.datetime) -> Message | None:
+    """Claim a stalled request (its process died mid-turn); None if someone else moved it."""
+    done = db.execute(
+        update(ChatRequest)
+        .where(
+            ChatRequest.id == request.id,
+            ChatRequest.state == RequestState.RUNNING,
+            ChatRequest.updated_at == request.updated_at,
+        )
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return db.get(Message, request.message_id) if request.message_id is not None else None
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, status
 
 from dropdesk import messages
 from dropdesk.conversation import service
 from dropdesk.conversation.flows import Turns
 from dropdesk.conversation.models import (
+    CLIENT_KEY_PATTERN,
     MessageCreate,
     MessageRead,
     SessionCreate,
@@ -45,15 +48,27 @@ async def send_message(
     merchant_no: CurrentMerchantNo,
     settings: SettingsDep,
     request: Request,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", pattern=CLIENT_KEY_PATTERN)
+    ] = None,
 ) -> TurnRead:
-    """Take the merchant's message and return the bot's replies and the session state."""
+    """Take the merchant's message and return the bot's replies and the session state.
+
+    A message sent with an `Idempotency-Key` header (or a `client_message_id`) is taken once:
+    a retry with the same key returns the first answer and never runs the turn again.
+    """
     text = body.text.strip()
     if not text:
         raise InvalidInputError(messages.MESSAGE_EMPTY)
     if len(text) > settings.max_message_chars:
         raise InvalidInputError(messages.MESSAGE_TOO_LONG.format(limit=settings.max_message_chars))
+    if idempotency_key and body.client_message_id and idempotency_key != body.client_message_id:
+        raise InvalidInputError(messages.IDEMPOTENCY_KEY_MISMATCH)
     return await turns(request).merchant_says(
-        session_id=session_id, merchant_no=merchant_no, text=text
+        session_id=session_id,
+        merchant_no=merchant_no,
+        text=text,
+        client_key=idempotency_key or body.client_message_id,
     )
 
 
