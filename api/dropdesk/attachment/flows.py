@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy.orm import Session
 
 from dropdesk import messages
@@ -21,7 +19,7 @@ async def merchant_attaches(
     merchant_no: str,
     data: bytes,
     max_bytes: int,
-    upload_dir: Path,
+    storage: service.Storage,
 ) -> MessageRead:
     """Check the image, store it with the session, and post a message that references it."""
     info = service.check(data=data, max_bytes=max_bytes)
@@ -31,7 +29,7 @@ async def merchant_attaches(
             db_session=db, session_id=session_id, merchant_no=merchant_no
         )
         attachment = service.store(
-            db_session=db, chat=chat, data=data, info=info, upload_dir=upload_dir
+            db_session=db, chat=chat, data=data, info=info, storage=storage
         )
         message = conversation_service.add_message(
             db_session=db,

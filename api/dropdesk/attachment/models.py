@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import BaseModel
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dropdesk.database.core import Base, UTCDateTime
@@ -23,9 +23,21 @@ class Attachment(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    # Relative to settings.upload_dir, so the folder can move between machines.
+    # Relative to the attachment folder, so it can move between machines; "db:..." when the
+    # bytes are in attachment_blob (DROPDESK_ATTACHMENT_STORE=database).
     storage_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AttachmentBlob(Base):
+    """An attachment's bytes kept in the database, which every service replica reads."""
+
+    __tablename__ = "attachment_blob"
+
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("attachment.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AttachmentRead(BaseModel):

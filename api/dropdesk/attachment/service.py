@@ -1,4 +1,10 @@
-"""Attachments: check, keep on disk under the upload folder, and find them for their owner."""
+"""Attachments: check, keep (in the database or a folder), and find them for their owner.
+
+Where new photos go is DROPDESK_ATTACHMENT_STORE (Settings.attachment_backend): the database
+by default in production, so a photo uploaded through one replica is served by any other; a
+folder otherwise. Reading follows each photo's own storage key, so photos kept before a switch
+stay readable.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dropdesk import messages
 from dropdesk.attachment.image import ImageInfo, ImageRejectedError, inspect
-from dropdesk.attachment.models import Attachment, AttachmentRead
+from dropdesk.attachment.models import Attachment, AttachmentBlob, AttachmentRead
 from dropdesk.conversation.models import ChatSession
 from dropdesk.errors import InvalidInputError, NotFoundError, RequestTooLargeError
 
@@ -37,16 +44,30 @@ def check(*, data: bytes, max_bytes: int) -> ImageInfo:
         raise InvalidInputError(text) from exc
 
 
+# Where new attachments go: ("database", legacy folder) or ("file", folder).
+Storage = tuple[Literal["database", "file"], Path]
+DB_PREFIX = "db:"
+
+
 def store(
-    *, db_session: Session, chat: ChatSession, data: bytes, info: ImageInfo, upload_dir: Path
+    *, db_session: Session, chat: ChatSession, data: bytes, info: ImageInfo, storage: Storage
 ) -> Attachment:
-    """Write the file, then record it against the session; no orphan file on failure."""
+    """Keep the bytes and record them against the session; nothing is left over on failure.
+
+    In the database the bytes are written in the caller's transaction; in a folder the file is
+    written first and removed if the record cannot be.
+    """
+    backend, folder = storage
     key = f"{chat.id}/{uuid.uuid4().hex}.{info.extension}"
-    path = upload_dir / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    path: Path | None = None
+    if backend == "database":
+        key = DB_PREFIX + key
+    else:
+        path = folder / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        os.replace(partial, path)
     try:
         attachment = Attachment(
             session_id=chat.id,
@@ -61,8 +82,12 @@ def store(
         )
         db_session.add(attachment)
         db_session.flush()
+        if path is None:
+            db_session.add(AttachmentBlob(attachment_id=attachment.id, data=data))
+            db_session.flush()
     except BaseException:
-        path.unlink(missing_ok=True)
+        if path is not None:
+            path.unlink(missing_ok=True)
         raise
     return attachment
 
@@ -75,12 +100,29 @@ def get_in_session(*, db_session: Session, session_id: str, attachment_id: int) 
     return attachment
 
 
+def in_database(attachment: Attachment) -> bool:
+    """Whether an attachment's bytes are in attachment_blob rather than in a folder."""
+    return attachment.storage_key.startswith(DB_PREFIX)
+
+
 def path_of(*, attachment: Attachment, upload_dir: Path) -> Path:
     """The file on disk; missing files read as not found."""
     path = (upload_dir / attachment.storage_key).resolve()
     if not path.is_relative_to(upload_dir.resolve()) or not path.is_file():
         raise NotFoundError("附件不存在")
     return path
+
+
+def content_of(*, db_session: Session, attachment: Attachment, storage: Storage) -> bytes:
+    """An attachment's bytes, wherever they were kept; missing bytes read as not found."""
+    if in_database(attachment):
+        data = db_session.scalar(
+            select(AttachmentBlob.data).where(AttachmentBlob.attachment_id == attachment.id)
+        )
+        if data is None:
+            raise NotFoundError("附件不存在")
+        return bytes(data)
+    return path_of(attachment=attachment, upload_dir=storage[1]).read_bytes()
 
 
 def for_session(*, db_session: Session, session_id: str) -> list[Attachment]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
 
 from dropdesk.attachment import flows, service
 from dropdesk.attachment.models import Attachment
@@ -37,18 +38,18 @@ async def upload(
         merchant_no=merchant_no,
         data=data,
         max_bytes=settings.max_upload_bytes,
-        upload_dir=settings.upload_dir,
+        storage=settings.attachment_backend(),
     )
 
 
-@router.get("/{session_id}/attachments/{attachment_id}", response_class=FileResponse)
+@router.get("/{session_id}/attachments/{attachment_id}", response_class=Response)
 def fetch(
     session_id: str,
     attachment_id: int,
     merchant_no: CurrentMerchantNo,
     db_session: SessionDep,
     settings: SettingsDep,
-) -> FileResponse:
+) -> Response:
     """The image itself, for the merchant who owns the session; anyone else gets 404."""
     conversation_service.get_for_merchant(
         db_session=db_session, session_id=session_id, merchant_no=merchant_no
@@ -56,18 +57,23 @@ def fetch(
     attachment = service.get_in_session(
         db_session=db_session, session_id=session_id, attachment_id=attachment_id
     )
-    return photo_response(attachment, settings, cache_control="private, max-age=86400")
+    return photo_response(attachment, settings, db_session, cache_control="private, max-age=86400")
 
 
-def photo_response(attachment: Attachment, settings: Settings, *, cache_control: str
-                   ) -> FileResponse:  # fmt: skip
+def photo_response(attachment: Attachment, settings: Settings, db_session: Session, *,
+                   cache_control: str) -> Response:  # fmt: skip
     """Serve a stored photo as an image only: never sniffed, never run as a page."""
+    headers = {
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    storage = settings.attachment_backend()
+    if service.in_database(attachment):
+        data = service.content_of(db_session=db_session, attachment=attachment, storage=storage)
+        return Response(data, media_type=attachment.content_type, headers=headers)
     return FileResponse(
-        service.path_of(attachment=attachment, upload_dir=settings.upload_dir),
+        service.path_of(attachment=attachment, upload_dir=storage[1]),
         media_type=attachment.content_type,
-        headers={
-            "Cache-Control": cache_control,
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+        headers=headers,
     )

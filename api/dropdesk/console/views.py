@@ -225,12 +225,12 @@ def feed(session_id: str, request: Request, viewer: ConsoleViewer, db_session: S
 
 @router.get("/sessions/{session_id}/attachments/{attachment_id}")
 def attachment(session_id: str, attachment_id: int, viewer: ConsoleViewer,
-               db_session: SessionDep, settings: SettingsDep) -> FileResponse:  # fmt: skip
+               db_session: SessionDep, settings: SettingsDep) -> Response:  # fmt: skip
     """A photo the merchant sent in this session, for signed-in agents."""
     found = attachment_service.get_in_session(
         db_session=db_session, session_id=session_id, attachment_id=attachment_id
     )
-    return photo_response(found, settings, cache_control="private, no-store")
+    return photo_response(found, settings, db_session, cache_control="private, no-store")
 
 
 router.include_router(actions_router)

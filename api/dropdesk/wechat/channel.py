@@ -256,7 +256,8 @@ class WeChatChannel:
             data = await self.api.media(media_id, self.settings.max_upload_bytes)
             await attachment_flows.merchant_attaches(
                 turns=self.turns, session_id=session_id, merchant_no=merchant_no, data=data,
-                max_bytes=self.settings.max_upload_bytes, upload_dir=self.settings.upload_dir,
+                max_bytes=self.settings.max_upload_bytes,
+                storage=self.settings.attachment_backend(),
             )  # fmt: skip
         except (WeChatError, InvalidInputError, RequestTooLargeError) as exc:
             log.warning("wechat photo %s not kept: %s", media_id[:16], exc)
