@@ -211,6 +211,47 @@ def test_a_failed_send_can_be_retried(browser: Browser, stack: Stack) -> None:
     expect(mine).to_have_count(1)
 
 
+def test_a_retry_after_a_lost_answer_is_taken_once(browser: Browser, stack: Stack) -> None:
+    widget = portal(browser, stack)
+    widget.open()
+    widget.say("你好")  # the session exists
+    bodies: list[Any] = []
+
+    def through(route: Route) -> None:
+        if route.request.method == "POST":
+            bodies.append(route.request.post_data_json)
+        route.continue_()
+
+    def lose_the_answer(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        bodies.append(route.request.post_data_json)
+        route.fetch()  # the service takes the message and answers ...
+        route.abort()  # ... and the answer is lost on the way back
+
+    widget.page.route("**/api/v1/sessions/*/messages", lose_the_answer)
+    widget.input.fill("回复丢了的那条")
+    widget.input.press("Enter")
+    mine = widget.merchant_messages().filter(has_text="回复丢了的那条")
+    expect(mine.get_by_role("button", name="重试发送这条消息")).to_be_visible(
+        timeout=BOT_TIMEOUT_MS
+    )
+    widget.page.unroute("**/api/v1/sessions/*/messages")
+    widget.page.route("**/api/v1/sessions/*/messages", through)
+    mine.get_by_role("button", name="重试发送这条消息").click()
+    expect(mine.locator(".status")).to_have_text("已发送", timeout=BOT_TIMEOUT_MS)
+    assert len(bodies) == 2 and bodies[0]["client_message_id"] == bodies[1]["client_message_id"]
+    assert bodies[0]["client_message_id"].startswith("w-")
+    token = issue_merchant_token(merchant_no=demo.STORE.merchant_no, settings=stack.settings)
+    sid = widget.session_id(demo.STORE.merchant_no)
+    history = httpx.get(f"{stack.base_url}/api/v1/sessions/{sid}/messages",
+                        headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+    said = [m for m in history if m["sender"] == "merchant" and m["text"] == "回复丢了的那条"]
+    assert len(said) == 1 and said[0]["delivery"] == "delivered"  # stored once, one turn
+    expect(mine).to_have_count(1)
+
+
 def test_the_host_page_css_cannot_reach_it(browser: Browser, stack: Stack) -> None:
     widget = portal(browser, stack, bypass_csp=True)  # to inject a hostile stylesheet
     widget.page.add_style_tag(

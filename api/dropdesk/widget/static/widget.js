@@ -443,12 +443,21 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
     if (kind === "image") bubble.append(photo(payload));
     else bubble.textContent = shown || payload;
     node.append(bubble, el("div", "meta"));
-    const item = { kind, el: node, state: "sending", text: kind === "text" ? payload : "", blob: kind === "image" ? payload : null };
+    const item = { kind, el: node, state: "sending", text: kind === "text" ? payload : "", blob: kind === "image" ? payload : null,
+      // One id per message, sent again with every retry: the server takes the message once.
+      clientId: newClientId() };
     log.append(node);
     pending.push(item);
     renderQuick();
     scrollDown();
     return deliver(item);
+  }
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return "w-" + crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return "w-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
   async function deliver(item) {
@@ -463,8 +472,10 @@ textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:10px 12px;b
         formData.append("file", item.blob, item.blob.name || "photo");
         accept(await api("POST", path + "/attachments", formData));
       } else {
-        await api("POST", path + "/messages", { text: item.text });
+        await api("POST", path + "/messages", { text: item.text, client_message_id: item.clientId });
         if (item.state === "sending") setStatus(item, "sent");
+        // A retry of a message the server already had: its echo came before, none will follow.
+        if (item.el.dataset.id && pending.indexOf(item) >= 0) pending.splice(pending.indexOf(item), 1);
       }
     } catch (e) {
       if (e.status === 404 && !item.retried) {
