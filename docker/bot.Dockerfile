@@ -1,20 +1,29 @@
-# The bot runtime: Rasa 3.6 (Python 3.10) for both `rasa run` and `rasa run actions`.
+# The bot runtime: Rasa 3.6 (Python 3.10), for both `rasa run` (default command) and the
+# action server (`rasa run actions`, compose's and Kubernetes' `actions`).
 FROM python:3.10-slim
 WORKDIR /app
 COPY bot/requirements.txt bot/requirements.txt
-RUN pip install --no-cache-dir -r bot/requirements.txt
+RUN pip install --no-cache-dir -r bot/requirements.txt \
+ && useradd --system --uid 10001 --home-dir /app dropdesk
 COPY bot ./bot
 COPY data ./data
 COPY actions ./actions
-COPY docker/endpoints.yml docker/endpoints.yml
-ENV RASA_TELEMETRY_ENABLED=false PYTHONPATH=/app
+COPY docker/endpoints.yml docker/credentials.yml docker/
+ENV RASA_TELEMETRY_ENABLED=false PYTHONPATH=/app PYTHONUNBUFFERED=1
 # Train at build time so every replica serves the same model.
 RUN rasa train --config bot/config.yml --domain bot/domain.yml --data data --out models \
-      --fixed-model-name dropdesk
+      --fixed-model-name dropdesk \
+ && chown -R dropdesk /app
+USER 10001
+EXPOSE 5005 5055
+# Rasa answers /version (no token); the action server overrides this with its /health.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=120s --retries=5 \
+  CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:5005/version', timeout=2)"]
 # bot.server is `rasa` with our runtime fixes installed (bot/remote_actions.py). Rasa's HTTP
 # API (the service resets trackers on hand-back) needs DROPDESK_RASA_TOKEN; without it Rasa
-# does not start, rather than serve an open API.
+# does not start, rather than serve an open API. docker/credentials.yml enables only the
+# DropDesk channel: Rasa's unauthenticated `rest` channel is off in production.
 CMD ["sh", "-c", "exec python -m bot.server run --enable-api \
       --auth-token \"${DROPDESK_RASA_TOKEN:?set DROPDESK_RASA_TOKEN}\" \
       --model models/dropdesk.tar.gz --endpoints docker/endpoints.yml \
-      --credentials bot/credentials.yml"]
+      --credentials docker/credentials.yml --port 5005"]

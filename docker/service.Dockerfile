@@ -1,9 +1,18 @@
-# The service runtime: FastAPI app, migrations and the dropdesk CLI.
+# The service runtime: the FastAPI app and the `dropdesk` CLI (also the image of the migrate job).
+# Production profile: DROPDESK_ENV=production refuses to start on SQLite, memory:// pub/sub or
+# the default secrets (see README.md, "Production").
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY api ./api
-RUN pip install --no-cache-dir .
-ENV DROPDESK_ENV=production DROPDESK_HOST=0.0.0.0
+RUN pip install --no-cache-dir . \
+ && useradd --system --uid 10001 --home-dir /app dropdesk
+USER 10001
+ENV DROPDESK_ENV=production DROPDESK_HOST=0.0.0.0 DROPDESK_PORT=8000 PYTHONUNBUFFERED=1
 EXPOSE 8000
-CMD ["sh", "-c", "dropdesk migrate && uvicorn dropdesk.main:create_app --factory --host 0.0.0.0 --port 8000"]
+# /healthz asks nothing of anyone: the process answers. /readyz is for the load balancer.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+# One release migrates once, as its own job (`dropdesk migrate`, compose's `migrate`, the
+# Kubernetes Job): a replica never migrates when it starts.
+CMD ["dropdesk", "serve"]

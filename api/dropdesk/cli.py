@@ -52,9 +52,20 @@ def _settings_first() -> None:
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    check: Annotated[bool, typer.Option(
+        "--check", help="Migrate nothing: exit 0 if the schema is the newest, 3 if not "
+                        "(a replica's init container waits on it).",
+    )] = False,
+) -> None:  # fmt: skip
     """Migrate the database to the newest schema (once per release; safe to start twice)."""
-    from dropdesk.database.migrate import upgrade
+    from dropdesk.database.migrate import is_at_head, upgrade
+
+    if check:
+        if not is_at_head(get_settings().database_url):
+            _fail("the database schema is not the newest: run `dropdesk migrate`", code=3)
+        typer.echo("database is up to date")
+        return
 
     def waiting() -> None:
         typer.echo("another `dropdesk migrate` is running; waiting for it to finish ...")

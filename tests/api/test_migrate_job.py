@@ -46,10 +46,10 @@ def fresh_database() -> Iterator[str]:
         admin.dispose()
 
 
-def _migrate(url: str) -> subprocess.Popen[str]:
+def _migrate(url: str, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "DROPDESK_DATABASE_URL": url, "DROPDESK_ENV": "local"}
     return subprocess.Popen(
-        [sys.executable, "-m", "dropdesk.cli", "migrate"],
+        [sys.executable, "-m", "dropdesk.cli", "migrate", *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
@@ -63,6 +63,8 @@ def _tables(url: str) -> set[str]:
 
 
 def test_two_migrate_jobs_at_once_both_succeed_and_migrate_once(fresh_database: str) -> None:
+    # A replica's init container waits on --check: not yet (3), then yes (0).
+    assert _migrate(fresh_database, "--check").wait(timeout=60) == 3
     # Without the lock both would create the same tables in parallel transactions and
     # one of them would fail on a duplicate table.
     jobs = [_migrate(fresh_database) for _ in range(2)]
@@ -71,6 +73,7 @@ def test_two_migrate_jobs_at_once_both_succeed_and_migrate_once(fresh_database: 
     assert all("database is up to date" in out for out in outputs)
     assert current_heads(fresh_database) == set(HEAD)
     assert {"attachment", "chat_session", "txn"} <= _tables(fresh_database)
+    assert _migrate(fresh_database, "--check").wait(timeout=60) == 0
 
 
 def test_a_second_migrate_waits_for_the_lock_holder(fresh_database: str) -> None:

@@ -62,3 +62,15 @@ def current_heads(url: str) -> set[str]:
 
     with get_engine(url).connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def is_at_head(url: str) -> bool:
+    """Whether the database is at the newest revision our migrations know."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import SQLAlchemyError
+
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    try:
+        return current_heads(url) == heads
+    except SQLAlchemyError:  # unreachable database: not ready either
+        return False
