@@ -29,8 +29,9 @@ def upgrade() -> None:
         ),
         sa.Column("session_id", sa.String(length=32), nullable=False),
         sa.Column("client_key", sa.String(length=100), nullable=False),
-        sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                  nullable=True),  # fmt: skip
+        sa.Column(
+            "message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("response", sa.JSON(), nullable=True),
         sa.Column("created_at", dropdesk.database.core.UTCDateTime(), nullable=False),
