@@ -54,10 +54,10 @@ def test_import_and_reimport_is_idempotent(tmp_path: Path, db_session: Session) 
     code, out = import_file(path)
     assert code == 0, out
     assert "3 new" in out
-    first = db_session.execute(select(Transaction.__table__)).all()
+    first = db_session.execute(select(Transaction.__table__).order_by(Transaction.id)).all()
     code, out = import_file(path)
     assert code == 0 and "0 new" in out
-    assert db_session.execute(select(Transaction.__table__)).all() == first
+    assert db_session.execute(select(Transaction.__table__).order_by(Transaction.id)).all() == first
 
 
 @pytest.mark.usefixtures("cli_env")
