@@ -124,9 +124,8 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_run_stops_every_process_group_on_signal(tmp_path: Path, signum: int) -> None:
+def start_run_with_fake_bots(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, Path, int]:
+    """Start `dropdesk run` whose Rasa and action server are FAKE_BOT; return run, pids, output."""
     pid_dir = tmp_path / "pids"
     pid_dir.mkdir()
     bot_venv = tmp_path / "bot-venv"
@@ -156,6 +155,13 @@ def test_run_stops_every_process_group_on_signal(tmp_path: Path, signum: int) ->
     argv = [str(dropdesk), "run", "--model", str(model), "--bot-venv", str(bot_venv)]
     with out.open("wb") as sink:
         run = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    return run, pid_dir, out, actions_port
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_run_stops_every_process_group_on_signal(tmp_path: Path, signum: int) -> None:
+    run, pid_dir, out, actions_port = start_run_with_fake_bots(tmp_path)
     groups: set[int] = set()
     pids: set[int] = set()
     stopped = False

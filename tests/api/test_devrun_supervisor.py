@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import signal
-import subprocess
 import sys
 from functools import partial
 from pathlib import Path
@@ -16,8 +14,7 @@ import httpx
 import pytest
 
 from dropdesk import devrun
-from dropdesk.database.migrate import upgrade
-from tests.api.test_devrun import FAKE_BOT, _descendants, _processes, _wait_for
+from tests.api.test_devrun import _descendants, _processes, _wait_for, start_run_with_fake_bots
 
 
 def _says(out: Path, text: str, times: int) -> bool:
@@ -77,35 +74,7 @@ def test_the_reason_a_process_stopped_is_named() -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_run_restarts_a_killed_child_with_backoff_and_says_so(tmp_path: Path) -> None:
-    pid_dir = tmp_path / "pids"
-    pid_dir.mkdir()
-    bot_venv = tmp_path / "bot-venv"
-    (bot_venv / "bin").mkdir(parents=True)
-    for name in ("rasa", "python"):
-        fake = bot_venv / "bin" / name
-        fake.write_text(FAKE_BOT.format(python=sys.executable, pid_dir=str(pid_dir)))
-        fake.chmod(0o755)
-    model = tmp_path / "model.tar.gz"
-    model.write_bytes(b"not a model: the fake Rasa never reads it")
-    database_url = f"sqlite:///{tmp_path / 'dropdesk.db'}"
-    upgrade(database_url)
-    port, rasa_port, actions_port = devrun.free_port(), devrun.free_port(), devrun.free_port()
-    env = os.environ | {
-        "DROPDESK_ENV": "test",
-        "DROPDESK_DATABASE_URL": database_url,
-        "DROPDESK_SECRET_KEY": secrets.token_urlsafe(32),
-        "DROPDESK_INTERNAL_TOKEN": secrets.token_urlsafe(32),
-        "DROPDESK_PORT": str(port),
-        "DROPDESK_RASA_URL": f"http://127.0.0.1:{rasa_port}",
-        "DROPDESK_ACTIONS_PORT": str(actions_port),
-        "DROPDESK_LOG_DIR": str(tmp_path / "log"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    out = tmp_path / "run.out"
-    dropdesk = Path(sys.executable).parent / "dropdesk"
-    argv = [str(dropdesk), "run", "--model", str(model), "--bot-venv", str(bot_venv)]
-    with out.open("wb") as sink:
-        run = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    run, pid_dir, out, actions_port = start_run_with_fake_bots(tmp_path)
     pids: set[int] = set()
     actions_pid_file = pid_dir / "rasa"  # the fake `bin/rasa` is the action server
 
