@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from dropdesk import messages
+
+log = logging.getLogger(__name__)
 
 
 class NotAuthenticatedError(Exception):
@@ -39,6 +47,14 @@ class RequestTooLargeError(Exception):
     """The request body is over the configured limit."""
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached (down, restarting, pool exhausted), as opposed to a
+    query that is wrong: only the first is worth a retry."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
@@ -51,6 +67,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BotUnavailableError)
     async def _bot_unavailable(_: Request, exc: BotUnavailableError) -> JSONResponse:
         return _error(503, "bot_unavailable", "机器人暂时不可用，请稍后再试。")
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(_: Request, exc: SQLAlchemyError) -> Response:
+        # The database is down or restarting: say so plainly (503, retry later) rather than
+        # a bare 500. What failed was not kept (its transaction rolled back), so the client
+        # retries the same request; an Idempotency-Key makes that retry safe.
+        if not database_unavailable(exc):
+            raise exc
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        response = _error(503, "service_unavailable", messages.SERVICE_UNAVAILABLE)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(NotAuthenticatedError)
     async def _unauthenticated(_: Request, exc: NotAuthenticatedError) -> JSONResponse:

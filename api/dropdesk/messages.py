@@ -85,6 +85,8 @@ NEXT_STEPS: dict[str, str] = {
 BOT_UNAVAILABLE = (
     "抱歉，系统暂时繁忙，您的消息已经收到并保存。请稍等一两分钟再发一次，我们会接着处理。"
 )
+# The database is down or restarting: nothing was kept, the client sends the same request again.
+SERVICE_UNAVAILABLE = "系统暂时繁忙，刚才的请求没有完成，请稍后再试；没有发出的消息请重新发送。"
 # The bot is slower than the request waits: its answer follows on the live channel.
 BOT_ON_ITS_WAY = "消息已收到，正在处理，回复马上就到，不用重新发送。"
 IDEMPOTENCY_KEY_MISMATCH = "Idempotency-Key 与 client_message_id 不一致。"

@@ -56,9 +56,18 @@ class Outbox:
         # Channels whose merchants are not on a live socket register a sender here.
         self.senders: dict[str, ChannelSender] = {}
 
+    async def publish(self, channel: str, event: str) -> None:
+        """Publish, or log when pub/sub (Redis) is down: the message is already in the
+        transcript, and a viewer whose live channel broke fetches it when it reconnects. A
+        merchant's turn never fails for want of a live viewer."""
+        try:
+            await self.broadcast.publish(channel, event)
+        except Exception as exc:
+            log.warning("live channel %s not told (pub/sub down?): %r", channel, exc)
+
     async def deliver(self, *, session_id: str, channel: str, message: MessageRead) -> None:
         """Publish to the session's viewers, then push on the merchant's own channel."""
-        await self.broadcast.publish(session_channel(session_id), message_event(message))
+        await self.publish(session_channel(session_id), message_event(message))
         sender = self.senders.get(channel)
         if sender is not None and message.sender != "merchant":
             try:
@@ -67,10 +76,8 @@ class Outbox:
                 log.exception("delivery on channel %s failed for session %s", channel, session_id)
 
     async def status(self, session_id: str, status: str, **extra: Any) -> None:
-        await self.broadcast.publish(
-            session_channel(session_id), status_event(session_id, status, **extra)
-        )
-        await self.broadcast.publish(QUEUE_CHANNEL, queue_event(session_id, status))
+        await self.publish(session_channel(session_id), status_event(session_id, status, **extra))
+        await self.publish(QUEUE_CHANNEL, queue_event(session_id, status))
 
     async def note(self, session_id: str, note: dict[str, Any]) -> None:
-        await self.broadcast.publish(agents_channel(session_id), note_event(note))
+        await self.publish(agents_channel(session_id), note_event(note))
