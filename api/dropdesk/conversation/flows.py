@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -67,7 +67,9 @@ class Turns:
         self.outbox = outbox
         self.clock = clock
         # Turns still with the bot after the merchant's request has been answered.
-        self._background: set[asyncio.Task[TurnRead]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        # Keyed requests this process watches for a take-over (session id, client key).
+        self._watching: set[tuple[str, str]] = set()
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run work in its own session on a worker thread (handoffs and attachments use it too)."""
@@ -152,29 +154,71 @@ class Turns:
         """
         wait = self.settings.rasa_timeout_seconds + 2.0
         deadline = asyncio.get_running_loop().time() + wait
-        stale = dt.timedelta(seconds=self.settings.rasa_turn_limit_seconds + 10.0)
-
-        def read(db: Session) -> ChatRequest:
-            service.get_for_merchant(db_session=db, session_id=session_id, merchant_no=merchant_no)
-            return db.scalars(
-                select(ChatRequest).where(
-                    ChatRequest.session_id == session_id, ChatRequest.client_key == client_key
-                )
-            ).one()
-
+        read = partial(
+            _read_request, session_id=session_id, merchant_no=merchant_no, client_key=client_key
+        )
         while True:
             request = await self.db(read)
             if request.response is not None:
                 return TurnRead.model_validate(request.response)
-            now = self.clock()
-            if request.updated_at < now - stale and request.message_id is not None:
-                taken = await self.db(partial(_take_over, request=request, now=now))
-                if taken is not None:
-                    log.warning("taking over the stalled turn of request %s", request.id)
-                    return await self._resume(session_id, merchant_no, request, taken)
+            taken = await self._take_over_if_stalled(session_id, merchant_no, request)
+            if taken is not None:
+                return taken
             if asyncio.get_running_loop().time() >= deadline:
+                # The merchant is told the answer is on its way: make sure it comes, even if
+                # the first request's process died and nobody retries again.
+                self._watch(session_id, merchant_no, client_key)
                 return await self._turn(session_id, merchant_no, [], on_its_way=True)
             await asyncio.sleep(0.1)
+
+    async def _take_over_if_stalled(
+        self, session_id: str, merchant_no: str, request: ChatRequest
+    ) -> TurnRead | None:
+        """Run a request's turn here if its process has been silent longer than a turn may take
+        (it died); None if it is not stalled, or another process took it first."""
+        stale = dt.timedelta(seconds=self.settings.rasa_turn_limit_seconds + 10.0)
+        now = self.clock()
+        if request.state != RequestState.RUNNING or request.message_id is None:
+            return None
+        if request.updated_at >= now - stale:
+            return None
+        taken = await self.db(partial(_take_over, request=request, now=now))
+        if taken is None:
+            return None
+        log.warning("taking over the stalled turn of request %s", request.id)
+        return await self._resume(session_id, merchant_no, request, taken)
+
+    def _watch(self, session_id: str, merchant_no: str, client_key: str) -> None:
+        """In the background, until the request has its answer: take its turn over once its
+        process has been silent too long. The answer then reaches the merchant live."""
+        watched = (session_id, client_key)
+        if watched in self._watching:
+            return
+        self._watching.add(watched)
+        limit = self.settings.rasa_turn_limit_seconds * 2 + 30.0
+        read = partial(
+            _read_request, session_id=session_id, merchant_no=merchant_no, client_key=client_key
+        )
+
+        async def watch() -> None:
+            loop = asyncio.get_running_loop()
+            give_up = loop.time() + limit
+            try:
+                while loop.time() < give_up:
+                    await asyncio.sleep(1.0)
+                    request = await self.db(read)
+                    if request.response is not None or request.state != RequestState.RUNNING:
+                        return
+                    if await self._take_over_if_stalled(session_id, merchant_no, request):
+                        return
+            except Exception:  # the database is down, say: a later retry takes it over
+                log.exception("watching request %s of session %s failed", client_key, session_id)
+            finally:
+                self._watching.discard(watched)
+
+        task = asyncio.create_task(watch())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _resume(
         self, session_id: str, merchant_no: str, request: ChatRequest, message: Message
@@ -384,6 +428,17 @@ def _answered(db: Session, request_id: int, turn: TurnRead, state: RequestState)
         .where(ChatRequest.id == request_id)
         .values(state=state, response=turn.model_dump(mode="json"), updated_at=_utcnow())
     )
+
+
+def _read_request(
+    db: Session, *, session_id: str, merchant_no: str, client_key: str
+) -> ChatRequest:
+    service.get_for_merchant(db_session=db, session_id=session_id, merchant_no=merchant_no)
+    return db.scalars(
+        select(ChatRequest).where(
+            ChatRequest.session_id == session_id, ChatRequest.client_key == client_key
+        )
+    ).one()
 
 
 def _take_over(db: Session, *, request: ChatRequest, now: dt.datetime) -> Message | None:
