@@ -5,12 +5,13 @@ The processes of `make run`, the tests and the Docker image start Rasa through h
 
 from __future__ import annotations
 
-from bot import remote_actions, tracker_store
+from bot import lock_store, remote_actions, tracker_store
 
 
 def main() -> None:
     remote_actions.install()
     tracker_store.install()
+    lock_store.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
