@@ -8,6 +8,9 @@ from urllib.parse import quote
 
 import httpx
 
+# Connections to Rasa per service process: above the turns one process has in flight at once.
+CONNECTIONS = 400
+
 
 class BotUnavailableError(Exception):
     """Rasa (or the action server behind it) is down, slow or answered badly."""
@@ -50,7 +53,10 @@ class RasaClient:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=2.0),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            # Every waiting turn keeps its connection: a pool smaller than the turns in flight
+            # queued them in httpcore (whose queue costs O(queued x connections) per request)
+            # and closed a connection after nearly every turn (load bench, py-spy).
+            limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS),
         )
 
     async def send(self, *, session_id: str, text: str, metadata: dict[str, Any]
