@@ -30,6 +30,33 @@ log = logging.getLogger(__name__)
 # Rasa's processor logs (and then swallows) an exception raised while running an action.
 PROCESSOR_LOGGER = "rasa.core.processor"
 _turn_errors: ContextVar[list[str] | None] = ContextVar("dropdesk_turn_errors", default=None)
+# The slots of every tracker the current request's turn saved (see keep_saved_slots).
+_saved_slots: ContextVar[list[dict[str, Any]] | None] = ContextVar(
+    "dropdesk_saved_slots", default=None
+)
+
+
+def keep_saved_slots(store: Any) -> None:
+    """Let a request see the slots its own turn saved, instead of reading the tracker back.
+
+    Reading it back cost a second retrieve per turn (every event deserialised from the tracker
+    store: about a tenth of Rasa's time under load, py-spy, bench/load_bench.py), and it could
+    already see a later turn of the same conversation. The wrapper is installed once on the
+    agent's tracker store (the processor saves through the same object) and records the slots
+    only for a request that asked (the context variable is set by this channel's webhook).
+    """
+    if getattr(store, "_dropdesk_keeps_slots", False):
+        return
+    save = store.save
+
+    async def save_and_keep(tracker: Any, *args: Any, **kwargs: Any) -> None:
+        await save(tracker, *args, **kwargs)
+        kept = _saved_slots.get()
+        if kept is not None:
+            kept.append(tracker.current_slot_values())
+
+    store.save = save_and_keep
+    store._dropdesk_keeps_slots = True
 
 
 class _TurnErrors(logging.Handler):
@@ -75,6 +102,10 @@ class DropDeskInput(InputChannel):
             collector = CollectingOutputChannel()
             errors: list[str] = []
             _turn_errors.set(errors)
+            store = request.app.ctx.agent.tracker_store
+            keep_saved_slots(store)
+            saved: list[dict[str, Any]] = []
+            _saved_slots.set(saved)
             try:
                 await on_new_message(
                     UserMessage(
@@ -91,8 +122,11 @@ class DropDeskInput(InputChannel):
             if errors:
                 log.warning("turn for %s had errors: %s", sender_id, "; ".join(errors))
                 return response.json({"error": "turn failed", "details": errors}, status=503)
-            tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
-            slots = tracker.current_slot_values() if tracker is not None else {}
+            if saved:
+                slots = saved[-1]
+            else:  # the turn saved nothing through this store: read it back
+                tracker = await store.retrieve(sender_id)
+                slots = tracker.current_slot_values() if tracker is not None else {}
             return response.json({"messages": collector.messages, "slots": slots})
 
         return hook
