@@ -401,6 +401,15 @@ def table(results: dict[tuple[int, str, int], Level], levels: list[int], rasa_co
     return "\n".join(lines)
 
 
+def work(keep: Path | None, tmp: str, rasa_count: int) -> Path:
+    """Where a stack keeps its databases and logs: kept under --keep, else thrown away."""
+    if keep is None:
+        return Path(tmp)
+    folder = keep / f"rasa{rasa_count}-{time.strftime('%H%M%S')}"
+    folder.mkdir(parents=True)
+    return folder
+
+
 async def bench(args: argparse.Namespace) -> None:
     suite = yaml.safe_load(SUITE.read_text(encoding="utf-8"))
     store = conversation_store.read(SUITE.parent / suite["store"])
@@ -416,8 +425,9 @@ async def bench(args: argparse.Namespace) -> None:
     for rasa_count in rasa_counts:
         with (
             tempfile.TemporaryDirectory() as tmp,
-            bench_stack(Path(tmp), args.model.resolve(), rasa_count, store) as stack,
-        ):
+            bench_stack(work(args.keep, tmp, rasa_count), args.model.resolve(), rasa_count,
+                        store) as stack,
+        ):  # fmt: skip
             tokens = {str(m["merchant_no"]): issue_merchant_token(
                 merchant_no=str(m["merchant_no"]), settings=stack.settings)
                 for m in store["merchants"]}  # fmt: skip
@@ -482,6 +492,7 @@ def main() -> None:
     parser.add_argument("--rasa", default="1,2", help="numbers of Rasa processes")
     parser.add_argument("--paths", default="api,direct")
     parser.add_argument("--profile", type=Path, help="py-spy output folder (highest level)")
+    parser.add_argument("--keep", type=Path, help="keep each stack's databases and logs here")
     parser.add_argument("--json", type=Path, default=ROOT / "var" / "bench" / "load.json")
     asyncio.run(bench(parser.parse_args()))
 
