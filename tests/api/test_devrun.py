@@ -124,6 +124,19 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
+def kill_leftovers(run: subprocess.Popen[bytes], pids: set[int]) -> None:
+    """After a failed run: kill `dropdesk run`, its children and their process groups."""
+    if run.poll() is None:
+        pids |= _descendants(run.pid)
+        run.kill()
+        run.wait()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def start_run_with_fake_bots(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, Path, int]:
     """Start `dropdesk run` whose Rasa and action server are FAKE_BOT; return run, pids, output."""
     pid_dir = tmp_path / "pids"
@@ -197,12 +210,4 @@ def test_run_stops_every_process_group_on_signal(tmp_path: Path, signum: int) ->
         stopped = True
     finally:
         if not stopped:  # a failed run: kill whatever it left behind
-            if run.poll() is None:
-                pids |= _descendants(run.pid)
-                run.kill()
-                run.wait()
-            for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.killpg(pid, signal.SIGKILL)
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+            kill_leftovers(run, pids)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -14,7 +13,13 @@ import httpx
 import pytest
 
 from dropdesk import devrun
-from tests.api.test_devrun import _descendants, _processes, _wait_for, start_run_with_fake_bots
+from tests.api.test_devrun import (
+    _descendants,
+    _processes,
+    _wait_for,
+    kill_leftovers,
+    start_run_with_fake_bots,
+)
 
 
 def _says(out: Path, text: str, times: int) -> bool:
@@ -115,12 +120,4 @@ def test_run_restarts_a_killed_child_with_backoff_and_says_so(tmp_path: Path) ->
         assert run.wait(timeout=15) == 0, out.read_text()
         assert _wait_for(lambda: not (pids & set(_processes())), timeout=5)
     finally:
-        if run.poll() is None:
-            pids |= _descendants(run.pid)
-            run.kill()
-            run.wait()
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_leftovers(run, pids)
