@@ -63,6 +63,7 @@ class Generated:
     # The full card number drawn on the picture (only when a test asks for it), to prove it
     # never comes back out of the reader.
     full_card_no: str | None = None
+    copy: str | None = None  # a slip's 商户存根 or 持卡人存根
     distortions: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -153,7 +154,7 @@ def _labelled(label_zh: str, label_en: str, value: str, rng: random.Random, size
 
 def render_slip(
     rng: random.Random, *, full_card: bool = False
-) -> tuple[Image.Image, Expected, str]:
+) -> tuple[Image.Image, Expected, str, str]:
     """A UnionPay 签购单 (merchant or cardholder copy); returns the picture, fields, card no."""
     card = _card_no(rng)
     shown_card = card if full_card else f"{card[:6]}******{card[-4:]}"
@@ -210,7 +211,7 @@ def render_slip(
     paper = rng.randint(236, 252)
     image = _draw_lines(lines, width=rng.choice((576, 600, 640)), ink=rng.randint(20, 70),
                         paper=paper, gap=rng.randint(8, 14))  # fmt: skip
-    return image, expected, card
+    return image, expected, card, copy[0]
 
 
 def render_screen(rng: random.Random) -> tuple[Image.Image, Expected]:
@@ -362,8 +363,9 @@ def generate(seed: int, layout: str | None = None, distortions: tuple[str, ...] 
     if distortions is None:
         distortions = tuple(k for k in DISTORTIONS if rng.random() < 0.4)
     card: str | None = None
+    copy: str | None = None
     if layout == "slip":
-        image, expected, card = render_slip(rng, full_card=full_card)
+        image, expected, card, copy = render_slip(rng, full_card=full_card)
         if "thermal" not in distortions and rng.random() < 0.5:
             distortions = ("thermal", *distortions)
     elif layout == "screen":
@@ -372,7 +374,7 @@ def generate(seed: int, layout: str | None = None, distortions: tuple[str, ...] 
         image, expected = render_sms(rng)
     data = distort(image, rng, distortions)
     return Generated(layout=layout, image=data, expected=expected,
-                     full_card_no=card if full_card else None,
+                     full_card_no=card if full_card else None, copy=copy,
                      distortions=distortions)  # fmt: skip
 
 

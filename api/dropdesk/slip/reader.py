@@ -73,6 +73,8 @@ class _Worker:
                 raise TimeoutError
             answer: tuple[str, Any] = self.conn.recv()
             return answer
+        except TimeoutError:  # an OSError too, but the worker is alive and busy
+            raise
         except (EOFError, OSError) as exc:
             raise WorkerGoneError(repr(exc)) from exc
 
