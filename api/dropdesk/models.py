@@ -3,6 +3,7 @@
 from dropdesk.agent.models import Agent
 from dropdesk.attachment.models import Attachment
 from dropdesk.conversation.models import ChatRequest, ChatSession, Message
+from dropdesk.dashboard import indexes as _dashboard_indexes  # noqa: F401 - its indexes
 from dropdesk.database.core import Base
 from dropdesk.diagnosis.models import DiagnosisRecord
 from dropdesk.handoff.models import SessionNote, SessionTransition

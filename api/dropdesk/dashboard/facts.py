@@ -1,0 +1,247 @@
+"""One row per conversation (or per ticket) with what the dashboard counts, straight from SQL.
+
+Every figure is an aggregate of these rows and every drill-down a filter on the same rows, so a
+figure and the list of conversations behind it cannot disagree. A conversation is a chat
+session created in the period; its outcome:
+
+- escalated: a person was asked for (by the merchant, the diagnosis, a "not solved", or the
+  bot's fallbacks); the reason is that of the session's first ticket;
+- solved: diagnosed, never escalated, and the merchant said 解决了 (the bot's reply to it is in
+  the transcript);
+- silent: diagnosed, never escalated, and nothing more for 30 minutes;
+- undiagnosed: no diagnosis, no person, and nothing more for 30 minutes;
+- open: still going (something was said in the last 30 minutes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, or_, select
+from sqlalchemy.orm import aliased
+
+from dropdesk.conversation.models import ChatSession, Message, Sender, SessionStatus
+from dropdesk.dashboard.period import Period
+from dropdesk.dashboard.sqlfn import fen_of, local_day, local_hour, seconds_between
+from dropdesk.diagnosis.models import DiagnosisRecord, DropCode
+from dropdesk.handoff.models import SessionTransition
+from dropdesk.terminal.models import Terminal
+from dropdesk.ticket.models import Ticket
+
+# The bot's reply when the merchant says the drop is solved (utter_solved in bot/domain.yml;
+# tests/api/test_dashboard_facts.py keeps the two equal). Migration 0008 indexes these messages.
+SOLVED_REPLY = "太好了！以后再遇到掉单随时找我。"
+QUIET_MINUTES = 30
+OUTCOMES = ("solved", "silent", "escalated", "undiagnosed", "open")
+BOT_RESOLVED = ("solved", "silent")
+# Codes where the terminal's own link or software let the sale drop: counted per terminal.
+TERMINAL_CODES = (
+    DropCode.APPROVED_NOT_PRINTED,
+    DropCode.REVERSED,
+    DropCode.REVERSAL_FAILED,
+    DropCode.DUPLICATE_CHARGE,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures: everyone's (a supervisor) or one agent's own tickets."""
+
+    agent_id: int | None = None
+
+    @property
+    def everyone(self) -> bool:
+        return self.agent_id is None
+
+
+def _first_per_session(model: Any, period: Period, *columns: Any) -> Any:
+    """The first row (by id) per session of diagnoses or tickets made since the period began."""
+    ranked = select(
+        model.session_id,
+        *columns,
+        func.row_number().over(partition_by=model.session_id, order_by=model.id).label("rn"),
+    ).where(model.created_at >= period.start)
+    inner = ranked.subquery()
+    return select(*[c for c in inner.c if c.name != "rn"]).where(inner.c.rn == 1).subquery()
+
+
+def solved_sessions(period: Period) -> Select[Any]:
+    return select(Message.session_id).where(
+        Message.sender == Sender.BOT,
+        Message.text == SOLVED_REPLY,
+        Message.created_at >= period.start,
+    )
+
+
+def outcome(period: Period, now: dt.datetime) -> ColumnElement[str]:
+    quiet = ChatSession.updated_at <= now - dt.timedelta(minutes=QUIET_MINUTES)
+    diagnosed = ChatSession.latest_diagnosis_id.is_not(None)
+    return case(
+        (ChatSession.escalated, literal("escalated")),
+        (and_(diagnosed, ChatSession.id.in_(solved_sessions(period))), literal("solved")),
+        (and_(diagnosed, quiet), literal("silent")),
+        (quiet, literal("undiagnosed")),
+        else_=literal("open"),
+    )
+
+
+class Conversations:
+    """Builds the per-conversation rows, joining only what the caller asks for."""
+
+    def __init__(self, period: Period, now: dt.datetime) -> None:
+        self.period, self.now = period, now
+        self.latest = aliased(DiagnosisRecord, name="latest")
+        self._first_dx: Any = None
+        self._first_ticket: Any = None
+
+    def first_diagnosis(self) -> Any:
+        if self._first_dx is None:
+            self._first_dx = _first_per_session(
+                DiagnosisRecord, self.period,
+                DiagnosisRecord.created_at.label("at"),
+                DiagnosisRecord.query["order_ref"].as_string().label("order_ref"),
+            )  # fmt: skip
+        return self._first_dx
+
+    def first_ticket(self) -> Any:
+        if self._first_ticket is None:
+            self._first_ticket = _first_per_session(
+                Ticket, self.period, Ticket.reason.label("reason")
+            )
+        return self._first_ticket
+
+    def columns(self) -> dict[str, Any]:
+        """Column builders by name (called lazily: a name not asked for joins nothing)."""
+        latest = self.latest
+        return {
+            "sid": lambda: ChatSession.id,
+            "channel": lambda: ChatSession.channel,
+            "day": lambda: local_day(ChatSession.created_at),
+            "hour": lambda: local_hour(ChatSession.created_at),
+            "created_at": lambda: ChatSession.created_at,
+            "merchant_id": lambda: ChatSession.merchant_id,
+            "status": lambda: ChatSession.status,
+            "outcome": lambda: outcome(self.period, self.now),
+            "code": lambda: latest.code,
+            "amount_fen": lambda: func.coalesce(
+                fen_of(latest.candidates[(0, "amount")].as_string()), ChatSession.amount_fen
+            ),
+            "terminal_no": lambda: latest.candidates[(0, "terminal_no")].as_string(),
+            "reason": lambda: self.first_ticket().c.reason,
+            "diagnosed_at": lambda: self.first_diagnosis().c.at,
+            "no_ref": lambda: case(
+                (self.first_diagnosis().c.session_id.is_(None), null()),
+                (func.coalesce(self.first_diagnosis().c.order_ref, "") == "", literal(1)),
+                else_=literal(0),
+            ),
+        }
+
+    def select(self, *names: str) -> Select[Any]:
+        """The conversations of the period with the named columns."""
+        builders = self.columns()
+        query = select(*[builders[name]().label(name) for name in names]).where(
+            ChatSession.created_at >= self.period.start, ChatSession.created_at < self.period.end
+        )
+        query = query.select_from(ChatSession)
+        if {"code", "amount_fen", "terminal_no"} & set(names):
+            query = query.outerjoin(self.latest, self.latest.id == ChatSession.latest_diagnosis_id)
+        if self._first_dx is not None:
+            query = query.outerjoin(
+                self._first_dx, self._first_dx.c.session_id == ChatSession.id
+            )
+        if self._first_ticket is not None:
+            query = query.outerjoin(
+                self._first_ticket, self._first_ticket.c.session_id == ChatSession.id
+            )
+        return query
+
+
+def merchant_turns(diagnosed: Any) -> Select[Any]:
+    """Per diagnosed conversation: the merchant's messages up to its first diagnosis."""
+    return (
+        select(diagnosed.c.sid, func.count(Message.id).label("v"))
+        .select_from(diagnosed)
+        .join(
+            Message,
+            and_(
+                Message.session_id == diagnosed.c.sid,
+                Message.sender == Sender.MERCHANT,
+                Message.created_at <= diagnosed.c.diagnosed_at,
+            ),
+        )
+        .group_by(diagnosed.c.sid)
+    )
+
+
+def terminal_rows(conversations: Conversations) -> Select[Any]:
+    """Conversations whose drop points at one terminal, with that terminal's software."""
+    rows = (
+        conversations.select("sid", "merchant_id", "code", "terminal_no")
+        .where(conversations.latest.code.in_([c.value for c in TERMINAL_CODES]))
+        .subquery()
+    )
+    return select(
+        rows.c.sid,
+        rows.c.terminal_no,
+        Terminal.id.label("terminal_id"),
+        func.coalesce(Terminal.software_version, "未知").label("version"),
+        Terminal.model,
+    ).join(
+        Terminal,
+        and_(
+            Terminal.merchant_id == rows.c.merchant_id,
+            Terminal.terminal_no == rows.c.terminal_no,
+        ),
+    )
+
+
+# --- tickets: the queue, the agents and the ratings ---------------------------------------------
+
+
+def tickets(period: Period, now: dt.datetime, scope: Scope) -> Select[Any]:
+    """Tickets opened in the period: wait before an agent joined, handle time, SLA, rating."""
+    joined = (
+        select(
+            Ticket.id.label("ticket_id"),
+            func.min(SessionTransition.created_at).label("joined_at"),
+        )
+        .join(
+            SessionTransition,
+            and_(
+                SessionTransition.session_id == Ticket.session_id,
+                SessionTransition.to_status == SessionStatus.AGENT,
+                SessionTransition.created_at >= Ticket.created_at,
+            ),
+        )
+        .where(Ticket.created_at >= period.start, Ticket.created_at < period.end)
+        .group_by(Ticket.id)
+        .subquery()
+    )
+    met = Ticket.first_response_at <= Ticket.first_response_due_at
+    breached = or_(
+        Ticket.first_response_at > Ticket.first_response_due_at,
+        and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at < now),
+    )
+    query: Select[Any] = (
+        select(  # type: ignore[assignment]
+            Ticket.id.label("ticket_id"),
+            Ticket.ticket_no,
+            Ticket.session_id.label("sid"),
+            Ticket.assignee_id.label("agent_id"),
+            Ticket.rating,
+            Ticket.resolution,
+            Ticket.resolution_note,
+            Ticket.created_at,
+            seconds_between(Ticket.created_at, joined.c.joined_at).label("wait_s"),
+            seconds_between(joined.c.joined_at, Ticket.resolved_at).label("handle_s"),
+            case((met, literal("met")), (breached, literal("breached")), else_=literal("pending"))
+            .label("sla"),
+        )
+        .outerjoin(joined, joined.c.ticket_id == Ticket.id)
+        .where(Ticket.created_at >= period.start, Ticket.created_at < period.end)
+    )
+    if not scope.everyone:
+        query = query.where(Ticket.assignee_id == scope.agent_id)
+    return query

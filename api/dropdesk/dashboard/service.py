@@ -1,0 +1,321 @@
+"""The dashboard's figures: SQL aggregates over the conversation and ticket rows of facts.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dropdesk.agent.models import Agent
+from dropdesk.conversation.models import ChatSession, SessionStatus
+from dropdesk.dashboard import facts
+from dropdesk.dashboard.facts import Conversations, Scope
+from dropdesk.dashboard.period import Period, day_of
+from dropdesk.dashboard.sqlfn import percentiles
+from dropdesk.diagnosis.models import DropCode
+from dropdesk.merchant.models import Merchant
+
+CHANNELS = ("widget", "wechat", "api")
+UNASSIGNED = "未分配"
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How many, and the nearest-rank median and 90th percentile."""
+
+    n: int = 0
+    p50: int | None = None
+    p90: int | None = None
+
+
+@dataclass
+class Traffic:
+    by_day: dict[dt.date, dict[str, int]]
+    by_hour: dict[int, dict[str, int]]
+
+    def total(self, channel: str | None = None) -> int:
+        return sum(c.get(channel, 0) if channel else sum(c.values()) for c in self.by_day.values())
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    code: str
+    count: int
+    amount: Decimal
+
+
+@dataclass
+class Outcomes:
+    counts: dict[str, int]
+    reasons: dict[str, int]
+    by_day: dict[dt.date, dict[str, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def bot_resolved(self) -> int:
+        return sum(self.counts.get(o, 0) for o in facts.BOT_RESOLVED)
+
+    @property
+    def ended(self) -> int:
+        return self.total - self.counts.get("open", 0)
+
+
+@dataclass(frozen=True)
+class DiagnosisFigures:
+    diagnosed: int
+    turns: Spread
+    without_ref: int
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    agent_id: int | None
+    name: str
+    tickets: int
+    wait: Spread
+    handle: Spread
+    sla: dict[str, int]
+
+
+@dataclass
+class QueueFigures:
+    waiting_now: int
+    overall: AgentRow
+    agents: list[AgentRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RatedTicket:
+    ticket_no: str
+    sid: str
+    agent: str
+    rating: int
+    resolution: str | None
+    note: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RatingFigures:
+    count: int
+    average: Decimal | None
+    distribution: dict[int, int]
+    rated: list[RatedTicket]
+
+
+@dataclass(frozen=True)
+class TerminalRow:
+    terminal_id: int
+    terminal_no: str
+    merchant_no: str
+    merchant_name: str
+    model: str | None
+    version: str
+    drops: int
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: str
+    drops: int
+    terminals: int
+
+
+def rate(part: int, whole: int) -> Decimal | None:
+    """A share in percent, one decimal, or None when there is nothing to divide."""
+    if whole == 0:
+        return None
+    return (Decimal(100 * part) / whole).quantize(Decimal("0.1"))
+
+
+def _pivot(rows: list[tuple[int, str, int]]) -> dict[int, dict[str, int]]:
+    table: dict[int, dict[str, int]] = defaultdict(dict)
+    for key, column, count in rows:
+        table[key][column] = count
+    return table
+
+
+def traffic(*, db_session: Session, period: Period, now: dt.datetime) -> Traffic:
+    rows = Conversations(period, now).select("day", "hour", "channel").subquery()
+    by_day = db_session.execute(
+        select(rows.c.day, rows.c.channel, func.count()).group_by(rows.c.day, rows.c.channel)
+    ).all()
+    by_hour = db_session.execute(
+        select(rows.c.hour, rows.c.channel, func.count()).group_by(rows.c.hour, rows.c.channel)
+    ).all()
+    days = _pivot([(d, c, n) for d, c, n in by_day])
+    hours = _pivot([(h, c, n) for h, c, n in by_hour])
+    return Traffic(
+        by_day={day: dict(days.get(period.day_number(day), {})) for day in period.days},
+        by_hour={hour: dict(hours.get(hour, {})) for hour in range(24)},
+    )
+
+
+def drop_codes(*, db_session: Session, period: Period, now: dt.datetime) -> list[CodeRow]:
+    """Conversations by their latest diagnosis, with the amount involved (exact, in yuan)."""
+    rows = Conversations(period, now).select("code", "amount_fen").subquery()
+    found = {
+        code: (count, fen or 0)
+        for code, count, fen in db_session.execute(
+            select(rows.c.code, func.count(), func.sum(rows.c.amount_fen))
+            .where(rows.c.code.is_not(None))
+            .group_by(rows.c.code)
+        )
+    }
+    return [
+        CodeRow(code.value, found[code.value][0], Decimal(found[code.value][1]) / 100)
+        for code in DropCode
+        if code.value in found
+    ]
+
+
+def outcomes(*, db_session: Session, period: Period, now: dt.datetime) -> Outcomes:
+    rows = Conversations(period, now).select("day", "outcome", "reason").subquery()
+    grouped = db_session.execute(
+        select(rows.c.day, rows.c.outcome, rows.c.reason, func.count()).group_by(
+            rows.c.day, rows.c.outcome, rows.c.reason
+        )
+    ).all()
+    counts: dict[str, int] = defaultdict(int)
+    reasons: dict[str, int] = defaultdict(int)
+    by_day: dict[dt.date, dict[str, int]] = {day: {} for day in period.days}
+    for day, outcome, reason, n in grouped:
+        counts[outcome] += n
+        if outcome == "escalated":
+            reasons[reason or "unknown"] += n
+        cell = by_day.setdefault(day_of(day), {})
+        cell[outcome] = cell.get(outcome, 0) + n
+    return Outcomes(counts=dict(counts), reasons=dict(reasons), by_day=by_day)
+
+
+def diagnosis(*, db_session: Session, period: Period, now: dt.datetime) -> DiagnosisFigures:
+    """Turns to the first diagnosis and how many got there without an order reference."""
+    conversations = Conversations(period, now)
+    diagnosed = (
+        conversations.select("sid", "diagnosed_at", "no_ref")
+        .where(conversations.first_diagnosis().c.session_id.is_not(None))
+        .subquery()
+    )
+    count, without_ref = db_session.execute(
+        select(func.count(), func.coalesce(func.sum(diagnosed.c.no_ref), 0))
+    ).one()
+    turns = facts.merchant_turns(diagnosed).subquery()
+    spread = db_session.execute(percentiles(select(turns.c.v))).one()
+    return DiagnosisFigures(
+        diagnosed=count,
+        turns=Spread(spread.n or 0, spread.p50, spread.p90),
+        without_ref=int(without_ref),
+    )
+
+
+def _agent_names(db_session: Session) -> dict[int, str]:
+    return {agent_id: name for agent_id, name in db_session.execute(select(Agent.id, Agent.name))}
+
+
+def queue(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope) -> QueueFigures:
+    """The queue now, and per agent: waits before joining, handle times, first-response SLA."""
+    waiting = db_session.scalar(
+        select(func.count()).where(ChatSession.status == SessionStatus.QUEUED)
+    )
+    rows = facts.tickets(period, now, scope).subquery()
+    agent = func.coalesce(rows.c.agent_id, 0)
+    spreads: dict[str, dict[int, Spread]] = {}
+    for column in ("wait_s", "handle_s"):
+        spreads[column] = {}
+        for grouped in (False, True):
+            source = select(rows.c[column].label("v"), *([agent.label("g")] if grouped else []))
+            for found in db_session.execute(percentiles(source, grouped=grouped)):
+                key = found.g if grouped else -1
+                spreads[column][key] = Spread(found.n or 0, found.p50, found.p90)
+    slas: dict[int, dict[str, int]] = defaultdict(dict)
+    totals: dict[int, int] = defaultdict(int)
+    for agent_id, sla, n in db_session.execute(
+        select(agent, rows.c.sla, func.count()).group_by(agent, rows.c.sla)
+    ):
+        slas[agent_id][sla] = n
+        totals[agent_id] += n
+    names = _agent_names(db_session)
+
+    def agent_row(key: int) -> AgentRow:
+        overall = key == -1
+        sla: dict[str, int] = defaultdict(int)
+        for agent_id, counts in slas.items():
+            if overall or agent_id == key:
+                for name, n in counts.items():
+                    sla[name] += n
+        return AgentRow(
+            agent_id=None if key <= 0 else key,
+            name="合计" if overall else names.get(key, UNASSIGNED),
+            tickets=sum(totals.values()) if overall else totals.get(key, 0),
+            wait=spreads["wait_s"].get(key, Spread()),
+            handle=spreads["handle_s"].get(key, Spread()),
+            sla=dict(sla),
+        )
+
+    agents = sorted(totals, key=lambda k: (k == 0, names.get(k, "")))
+    return QueueFigures(waiting_now=waiting or 0, overall=agent_row(-1),
+                        agents=[agent_row(k) for k in agents])
+
+
+def ratings(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope,
+            limit: int = 100) -> RatingFigures:  # fmt: skip
+    rows = facts.tickets(period, now, scope).subquery()
+    rated = rows.c.rating.is_not(None)
+    distribution: dict[int, int] = {
+        score: n
+        for score, n in db_session.execute(
+            select(rows.c.rating, func.count()).where(rated).group_by(rows.c.rating)
+        )
+    }
+    count, total = db_session.execute(
+        select(func.count(), func.coalesce(func.sum(rows.c.rating), 0)).where(rated)
+    ).one()
+    names = _agent_names(db_session)
+    listed = db_session.execute(
+        select(rows).where(rated).order_by(rows.c.created_at.desc()).limit(limit)
+    ).all()
+    return RatingFigures(
+        count=count,
+        average=(Decimal(total) / count).quantize(Decimal("0.01")) if count else None,
+        distribution={score: distribution.get(score, 0) for score in range(5, 0, -1)},
+        rated=[
+            RatedTicket(
+                ticket_no=r.ticket_no, sid=r.sid, agent=names.get(r.agent_id or 0, UNASSIGNED),
+                rating=r.rating, resolution=r.resolution, note=r.resolution_note,
+                created_at=r.created_at,
+            )
+            for r in listed
+        ],
+    )
+
+
+def terminals(*, db_session: Session, period: Period, now: dt.datetime, limit: int = 10
+              ) -> tuple[list[TerminalRow], list[VersionRow]]:  # fmt: skip
+    """Terminals whose sales drop most, and the same counted by software version."""
+    rows = facts.terminal_rows(Conversations(period, now)).subquery()
+    top = db_session.execute(
+        select(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no, Merchant.name,
+               rows.c.model, rows.c.version, func.count().label("drops"))
+        .join(ChatSession, ChatSession.id == rows.c.sid)
+        .join(Merchant, Merchant.id == ChatSession.merchant_id)
+        .group_by(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no, Merchant.name,
+                  rows.c.model, rows.c.version)
+        .order_by(func.count().desc(), rows.c.terminal_no)
+        .limit(limit)
+    ).all()  # fmt: skip
+    versions = db_session.execute(
+        select(rows.c.version, func.count(), func.count(rows.c.terminal_id.distinct()))
+        .group_by(rows.c.version)
+        .order_by(func.count().desc(), rows.c.version)
+    ).all()
+    return (
+        [TerminalRow(*r) for r in top],
+        [VersionRow(v, n, t) for v, n, t in versions],
+    )

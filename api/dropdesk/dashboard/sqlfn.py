@@ -1,0 +1,109 @@
+"""Time arithmetic both backends compute the same way, and nearest-rank percentiles.
+
+Times are stored in UTC: integer microseconds on SQLite, timestamp on PostgreSQL. Asia/Shanghai
+has no DST, so a business day or hour is whole seconds plus eight hours, divided.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Select, case, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+SHANGHAI_OFFSET = 8 * 3600
+
+
+class epoch_seconds(FunctionElement[int]):
+    """Whole seconds since the Unix epoch of a UTCDateTime column."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} / 1000000)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_pg(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+class _Division(FunctionElement[int]):
+    """Integer division of non-negative integers (floor on both backends)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_Division)
+def _division(element: _Division, compiler: SQLCompiler, **kw: Any) -> str:
+    left, right = list(element.clauses)
+    return f"(({compiler.process(left, **kw)}) / ({compiler.process(right, **kw)}))"
+
+
+def idiv(left: Any, right: Any) -> ColumnElement[int]:
+    return _Division(left, right)
+
+
+def local_day(column: Any) -> ColumnElement[int]:
+    """Days since 1970-01-01 in Asia/Shanghai (date.fromordinal(DAY0 + n) reads it back)."""
+    return idiv(epoch_seconds(column) + SHANGHAI_OFFSET, 86400)
+
+
+def local_hour(column: Any) -> ColumnElement[int]:
+    """Hour of the day, 0-23, in Asia/Shanghai."""
+    return idiv((epoch_seconds(column) + SHANGHAI_OFFSET) % 86400, 3600)
+
+
+def seconds_between(start: Any, end: Any) -> ColumnElement[int]:
+    return epoch_seconds(end) - epoch_seconds(start)
+
+
+def rank_at(count: Any, percent: int) -> ColumnElement[int]:
+    """The nearest rank of a percentile: ceil(count * percent / 100)."""
+    return idiv(count * percent + 99, 100)
+
+
+def percentiles(source: Select[Any], *, grouped: bool = False, percents: tuple[int, ...] = (50, 90)
+                ) -> Select[Any]:  # fmt: skip
+    """Per group (or overall): count and nearest-rank percentiles of `source`'s column `v`.
+
+    `source` selects a column `v` (and `g` when grouped); rows whose v is NULL are left out.
+    """
+    inner = source.subquery("values_")
+    partition = [inner.c.g] if grouped else []
+    ranked = select(
+        *partition,
+        inner.c.v,
+        func.row_number().over(partition_by=partition, order_by=inner.c.v).label("rn"),
+        func.count().over(partition_by=partition).label("n"),
+    ).where(inner.c.v.is_not(None)).subquery("ranked")
+    columns = [func.max(ranked.c.n).label("n")] + [
+        func.max(case((ranked.c.rn == rank_at(ranked.c.n, p), ranked.c.v))).label(f"p{p}")
+        for p in percents
+    ]
+    query = select(*([ranked.c.g] if grouped else []), *columns)
+    return query.group_by(ranked.c.g) if grouped else query
+
+
+class fen_of(FunctionElement[int]):
+    """A decimal amount held as JSON text ("320.50") in integer fen, exactly."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(fen_of, "sqlite")
+def _fen_sqlite(element: fen_of, compiler: SQLCompiler, **kw: Any) -> str:
+    # Two decimals times 100 is exact after rounding for any amount under 10^13 fen.
+    return f"CAST(ROUND(CAST({compiler.process(element.clauses, **kw)} AS REAL) * 100) AS INTEGER)"
+
+
+@compiles(fen_of, "postgresql")
+def _fen_pg(element: fen_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(CAST({compiler.process(element.clauses, **kw)} AS NUMERIC) * 100 AS BIGINT)"
