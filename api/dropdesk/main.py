@@ -27,6 +27,7 @@ from dropdesk.health import router as health_router
 from dropdesk.limits import chat_rate_limit, rate_limiter
 from dropdesk.logs import configure_logging
 from dropdesk.pubsub.broadcast import Broadcast
+from dropdesk.slip.views import router as slip_router
 from dropdesk.wechat.channel import WeChatChannel
 from dropdesk.wechat.views import bind_router as wechat_bind_router
 from dropdesk.wechat.views import router as wechat_router
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     errors.install(app)
     routers = [health_router, diagnosis_router, session_internal_router, chat_router,
                attachment_router, live_router, widget_router, agent_api_router,
-               console_router]  # fmt: skip
+               console_router, slip_router]  # fmt: skip
     if wechat is not None:
         routers += [wechat_router, wechat_bind_router]
     if settings.env != "production":
