@@ -111,4 +111,5 @@ bench: setup train
 	$(VENV)/bin/python bench/handoff_bench.py
 	$(VENV)/bin/python bench/turn_bench.py $(MODEL) --train
 	$(VENV)/bin/python bench/wechat_bench.py $(MODEL)
+	$(VENV)/bin/python bench/slip_bench.py
 	$(VENV)/bin/python bench/load_bench.py $(MODEL) --duration $(or $(LOAD_SECONDS),60)
