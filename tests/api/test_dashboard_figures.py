@@ -15,6 +15,7 @@ from dropdesk.dashboard.service import CodeRow, Spread
 from tests.api.dashboard_history import FIRST, LAST, NOW, Known, build
 
 PERIOD = Period("custom", FIRST, LAST)
+TEAM = Scope()
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def known(db_session: Session) -> Known:
     return build(db_session)
 
 
-def listed(db_session: Session, known: Known, scope: Scope = Scope(), **filters: str) -> set[str]:
+def listed(db_session: Session, known: Known, scope: Scope = TEAM, **filters: str) -> set[str]:
     found = drilldown.conversations(db_session=db_session, period=PERIOD, now=NOW, scope=scope,
                                     filters=filters)  # fmt: skip
     names = {sid: name for name, sid in known.sids.items()}

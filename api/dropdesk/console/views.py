@@ -26,6 +26,7 @@ from dropdesk.console.actions import router as actions_router
 from dropdesk.console.live import router as live_router
 from dropdesk.console.security import ConsoleViewer, MaybeViewer, Viewer
 from dropdesk.conversation.models import SessionStatus
+from dropdesk.dashboard.views import router as dashboard_router
 from dropdesk.deps import SessionDep, SettingsDep
 from dropdesk.errors import NotFoundError
 from dropdesk.handoff import detail
@@ -235,3 +236,4 @@ def attachment(session_id: str, attachment_id: int, viewer: ConsoleViewer,
 
 router.include_router(actions_router)
 router.include_router(live_router)
+router.include_router(dashboard_router)

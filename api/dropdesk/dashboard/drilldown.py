@@ -66,6 +66,10 @@ def _where(base: Any, wanted: dict[str, str]) -> list[Any]:
             except ValueError:
                 day = dt.date.min
             conditions.append(column == day.toordinal() - dt.date(1970, 1, 1).toordinal())
+        elif value == "any":
+            conditions.append(column.is_not(None))
+        elif name == "outcome" and value == "bot":
+            conditions.append(column.in_(facts.BOT_RESOLVED))
         elif name in ("hour", "no_ref"):
             conditions.append(column == _number(value))
         elif name == "reason" and value == "unknown":
@@ -80,6 +84,8 @@ def _ticket_ids(period: Period, now: dt.datetime, scope: Scope, filters: dict[st
     rows = facts.tickets(period, now, scope).subquery()
     query = select(rows.c.sid)
     for name, value in filters.items():
+        if name == "agent" and value == "any":
+            continue
         if name == "agent":
             agent = _number(value)
             query = query.where(rows.c.agent_id.is_(None) if agent == 0

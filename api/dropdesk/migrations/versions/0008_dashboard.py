@@ -7,6 +7,8 @@ Create Date: 2026-12-05 10:00:00.000000
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,7 +23,7 @@ SOLVED_SQL = "sender = 'bot' AND text = '太好了！以后再遇到掉单随时
 TO_AGENT_SQL = "to_status = 'agent'"
 
 
-def _partial(sql: str) -> dict[str, sa.TextClause]:
+def _partial(sql: str) -> dict[str, Any]:
     return {"sqlite_where": sa.text(sql), "postgresql_where": sa.text(sql)}
 
 
