@@ -12,7 +12,7 @@ import functools
 import io
 import random
 import subprocess
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -381,8 +381,3 @@ def generate(seed: int, layout: str | None = None, distortions: tuple[str, ...] 
 def corpus(count: int, seed: int = 2026) -> list[Generated]:
     """count pictures of mixed layouts and distortions, the same for the same seed."""
     return [generate(seed * 1000 + i) for i in range(count)]
-
-
-def with_expected(generated: Generated, **changes: object) -> Generated:
-    """A copy with some expected fields replaced (for tests that alter a picture)."""
-    return replace(generated, expected=replace(generated.expected, **changes))  # type: ignore[arg-type]

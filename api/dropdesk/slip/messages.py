@@ -12,16 +12,5 @@ TIMEOUT = "这张照片识别用时太长，我先不读了。" + TYPE_THE_DETAI
 FAILED = "照片识别暂时出了问题。" + TYPE_THE_DETAILS
 CONFIRM = "我从照片上看到：{summary}，对吗？"
 
-# How each field is named in the confirmation, in the order it is said.
-FIELD_NAMES = {
-    "reference_no": "参考号",
-    "trace_no": "凭证号",
-    "amount": "金额",
-    "txn_time": "时间",
-    "card_last4": "卡号后四位",
-    "terminal_no": "终端号",
-    "merchant_no": "商户编号",
-    "batch_no": "批次号",
-    "response_text": "结果",
-    "response_code": "应答码",
-}
+# Identifiers the merchant rarely quotes, named when a photo shows nothing else.
+FIELD_NAMES = {"terminal_no": "终端号", "merchant_no": "商户编号", "batch_no": "批次号"}
