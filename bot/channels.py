@@ -12,6 +12,15 @@ slow or broke) and carries on with the turn; the REST channel then answers with 
 said, often nothing. This channel notices those errors for its own turn (a context variable
 ties each log record to the request that caused it) and answers 503, so the service apologises
 and keeps the message for a retry.
+
+A failed turn leaves nothing behind: its tracker is not saved (see keep_saved_slots), so the
+conversation is exactly as it was before the message, and the service may send it again.
+A message carries the service's id for it (`message_id`, kept on Rasa's user event); a request
+marked `"retry": true` first looks for that id in the tracker and, if the turn did finish
+(Rasa died after saving it but before answering), answers with what that turn said instead of
+running it twice.
+
+    POST /webhooks/dropdesk/webhook  {..., "message_id": "dd-42", "retry": true}
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -44,12 +54,19 @@ def keep_saved_slots(store: Any) -> None:
     already see a later turn of the same conversation. The wrapper is installed once on the
     agent's tracker store (the processor saves through the same object) and records the slots
     only for a request that asked (the context variable is set by this channel's webhook).
+
+    A turn of this channel that logged errors is not saved at all: Rasa carries on after an
+    action failed and would keep the merchant's message with the action's events lost, so
+    the message sent again would be a second, different turn.
     """
     if getattr(store, "_dropdesk_keeps_slots", False):
         return
     save = store.save
 
     async def save_and_keep(tracker: Any, *args: Any, **kwargs: Any) -> None:
+        if _turn_errors.get():
+            log.warning("turn for %s failed: its events are not kept", tracker.sender_id)
+            return
         await save(tracker, *args, **kwargs)
         kept = _saved_slots.get()
         if kept is not None:
@@ -99,10 +116,18 @@ class DropDeskInput(InputChannel):
             if not isinstance(sender_id, str) or not sender_id or not isinstance(text, str):
                 return response.json({"error": "sender and message are required"}, status=400)
             metadata = body.get("metadata")
+            message_id = body.get("message_id")
+            message_id = message_id if isinstance(message_id, str) and message_id else None
+            store = request.app.ctx.agent.tracker_store
+            if message_id is not None and body.get("retry") is True:
+                done = await _finished_turn(store, sender_id, message_id)
+                if done is not None:
+                    log.info("message %s of %s was already taken: its answer again",
+                             message_id, sender_id)  # fmt: skip
+                    return response.json(done)
             collector = CollectingOutputChannel()
             errors: list[str] = []
             _turn_errors.set(errors)
-            store = request.app.ctx.agent.tracker_store
             keep_saved_slots(store)
             saved: list[dict[str, Any]] = []
             _saved_slots.set(saved)
@@ -113,6 +138,7 @@ class DropDeskInput(InputChannel):
                         collector,
                         sender_id,
                         input_channel=self.name(),
+                        message_id=message_id,
                         metadata=metadata if isinstance(metadata, dict) else None,
                     )
                 )
@@ -130,3 +156,32 @@ class DropDeskInput(InputChannel):
             return response.json({"messages": collector.messages, "slots": slots})
 
         return hook
+
+
+async def _finished_turn(store: Any, sender_id: str, message_id: str) -> dict[str, Any] | None:
+    """The answer of the turn that took message_id, if the tracker has it; else None.
+
+    The replies are the bot's utterances after that user event, up to the next one; the slots
+    are the conversation's now (nothing runs between a lost answer and its retry: the service
+    sends a session's messages one at a time).
+    """
+    tracker = await store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    events = list(tracker.events)
+    start = next(
+        (i for i, e in enumerate(events)
+         if isinstance(e, UserUttered) and e.message_id == message_id),
+        None,
+    )  # fmt: skip
+    if start is None:
+        return None
+    replies: list[dict[str, Any]] = []
+    for event in events[start + 1 :]:
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            # As CollectingOutputChannel words a reply: only the parts that are there.
+            data = {k: v for k, v in (event.data or {}).items() if v is not None}
+            replies.append({"recipient_id": sender_id, "text": event.text, **data})
+    return {"messages": replies, "slots": tracker.current_slot_values()}

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # replies follow on the live channel (the merchant is told so), up to the turn limit.
     rasa_timeout_seconds: float = 10.0
     rasa_turn_limit_seconds: float = 120.0
+    # A turn that failed because Rasa or the action server went away (killed, restarting,
+    # a replica gone) is tried again for this long before the merchant is asked to resend.
+    rasa_retry_seconds: float = 45.0
     actions_port: int = 5055
     time_tolerance_minutes: int = 10
     duplicate_window_minutes: int = 10

@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     broadcast = Broadcast(settings.pubsub_url)
     bot_client = metrics.MeteredBot(
         bot or RasaClient(settings.rasa_url, settings.rasa_turn_limit_seconds,
-                          token=settings.rasa_token)
+                          token=settings.rasa_token, retry_seconds=settings.rasa_retry_seconds)
     )  # fmt: skip
     outbox = Outbox(broadcast)
     turns = Turns(settings=settings, bot=bot_client, outbox=outbox)

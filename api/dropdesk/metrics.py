@@ -22,7 +22,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -81,15 +80,8 @@ RATE_LIMITED = Counter(
 _ESCALATION_REASONS = frozenset({"merchant_request", "needs_human", "fallback", "not_solved"})
 
 
-def _error_kind(exc: BaseException) -> str:
-    cause = exc.__cause__
-    if isinstance(cause, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(cause, httpx.HTTPStatusError):
-        return f"http_{cause.response.status_code}"
-    if isinstance(cause, httpx.TransportError):
-        return "unreachable"
-    return "bad_answer"
+def _error_kind(exc: BotUnavailableError) -> str:
+    return exc.kind
 
 
 class MeteredBot:

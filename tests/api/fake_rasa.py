@@ -19,6 +19,9 @@ class FakeRasa:
 
     '/clear' forgets the sender's slots (a new drop); the HTTP API's tracker reset
     (POST /conversations/<id>/tracker/events?token=...) checks the token as Rasa does.
+    As bot/channels.py does: a message is kept by its message_id, and a request marked
+    "retry" for a message already taken gets that turn's answer back without running it;
+    `failures` answers the next requests 503 (a failed turn, nothing kept).
     """
 
     def __init__(self, token: str = "dev-only-rasa-token") -> None:
@@ -27,6 +30,8 @@ class FakeRasa:
         self.received: list[dict[str, Any]] = []
         self.slots: dict[str, dict[str, Any]] = {}
         self.resets: list[tuple[str, list[dict[str, Any]]]] = []
+        self.failures = 0
+        self.taken: dict[tuple[str, str], dict[str, Any]] = {}
         self.app = FastAPI()
 
         @self.app.post("/conversations/{sender}/tracker/events")
@@ -39,10 +44,16 @@ class FakeRasa:
             return {"sender_id": sender, "events": body}
 
         @self.app.post("/webhooks/dropdesk/webhook")
-        async def webhook(body: dict[str, Any]) -> dict[str, Any]:
+        async def webhook(body: dict[str, Any]) -> Any:
             await asyncio.sleep(self.delay)
             self.received.append(body)
             sender, text = body["sender"], body["message"]
+            message_id = body.get("message_id")
+            if body.get("retry") is True and (sender, message_id) in self.taken:
+                return self.taken[(sender, message_id)]
+            if self.failures > 0:
+                self.failures -= 1
+                return JSONResponse({"error": "turn failed"}, 503)
             if text == "/clear":
                 self.slots.pop(sender, None)
             if text.startswith("/slot "):
@@ -52,4 +63,7 @@ class FakeRasa:
                 {"recipient_id": sender, "text": f"heard: {text}",
                  "buttons": [{"title": "解决了", "payload": "/affirm"}]},
             ]  # fmt: skip
-            return {"messages": messages, "slots": self.slots.get(sender, {})}
+            answer = {"messages": messages, "slots": self.slots.get(sender, {})}
+            if isinstance(message_id, str):
+                self.taken[(sender, message_id)] = answer
+            return answer

@@ -274,5 +274,47 @@ def test_a_turn_whose_process_died_is_taken_over_by_the_retry_once(
     assert first.json()["messages"][0]["text"] == "heard: 第一句"
     assert second.json() == first.json()
     assert [m["message"] for m in fake.received] == ["第一句"]  # taken over once
+    # Sent as a resend of the same message: had Rasa finished the dead process's turn, it
+    # answers with that turn instead of running it again.
+    assert fake.received[0]["retry"] is True
     merchant = [t for s, t, _ in _transcript(base_url, settings, sid) if s == "merchant"]
     assert merchant == ["第一句"]  # the message was not stored twice
+
+
+def test_a_failed_turn_is_tried_again_and_the_merchant_gets_the_answer(
+    service: tuple[str, Settings], rasa: tuple[FakeRasa, int]
+) -> None:
+    """Rasa or the action server went away mid-turn (503: nothing kept): the service sends the
+    message again, with backoff, and the merchant gets the bot's answer, not an apology."""
+    base_url, settings = service
+    fake = rasa[0]
+    sid = _open(base_url, settings)
+    fake.failures = 2
+    reply = _say(base_url, settings, sid, "在吗")
+    assert [m["text"] for m in reply.json()["messages"]] == ["heard: 在吗"]
+    assert [m["message"] for m in fake.received] == ["在吗"] * 3
+    assert len({m["message_id"] for m in fake.received}) == 1  # the same message each time
+    assert [m.get("retry", False) for m in fake.received] == [False, True, True]
+    assert _transcript(base_url, settings, sid) == [
+        ("merchant", "在吗", "delivered"), ("bot", "heard: 在吗", None)
+    ]
+
+
+def test_a_bot_down_past_the_retries_apologises_and_keeps_the_message(
+    settings: Settings, rasa: tuple[FakeRasa, int], db_session: Session
+) -> None:
+    """Nothing answers on Rasa's port for longer than the service tries: the merchant is told
+    the message is kept and to send it again."""
+    store(db_session, row())
+    settings = settings.model_copy(update={
+        "rasa_url": f"http://127.0.0.1:{free_port()}", "rasa_timeout_seconds": 5.0,
+        "rasa_retry_seconds": 1.5,
+    })  # fmt: skip
+    with serve(create_app(settings), free_port()) as base_url:
+        sid = _open(base_url, settings)
+        started = time.monotonic()
+        reply = _say(base_url, settings, sid, "在吗")
+        took = time.monotonic() - started
+        assert [m["text"] for m in reply.json()["messages"]] == [messages.BOT_UNAVAILABLE]
+        assert 0.5 <= took < 5.0, took  # tried within the retry window, no longer
+        assert _transcript(base_url, settings, sid)[0] == ("merchant", "在吗", "failed")

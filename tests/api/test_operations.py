@@ -157,7 +157,8 @@ def test_readyz_without_redis_or_action_server_checks(settings: Settings) -> Non
 def test_metrics_count_turns_latency_bot_errors_escalations_and_the_queue(
     settings: Settings, merchants: None
 ) -> None:
-    with service(settings) as (http, rasa):
+    # No retries: the failed turn is an apology at once, counted as a bot error.
+    with service(settings, rasa_retry_seconds=0.0) as (http, rasa):
         before = scrape(http)
         assert value(before, "dropdesk_queue_sessions", status="queued") == 0
         headers = merchant(settings)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from dropdesk import demo, messages
@@ -110,14 +113,27 @@ def test_faq_and_smalltalk(store_chat: Chat) -> None:
     assert "V2.3.1" in text, text  # the demo terminal's version from the store
 
 
-def test_action_server_outage_apologises_then_carries_on(stack: Stack, store_chat: Chat) -> None:
+def test_action_server_restarting_mid_turn_the_merchant_still_gets_the_answer(
+    stack: Stack, store_chat: Chat
+) -> None:
+    """The action server is down when the report arrives: Rasa's turn fails and keeps nothing,
+    the service sends the message again until the action server is back, and the merchant
+    gets the diagnosis without sending anything twice."""
     report = "刚才刷了320块5，机器显示超时，顾客说扣钱了，参考号612300000001"
-    with stack.outage("actions"):
-        body = store_chat.say(report)
-        assert [m["text"] for m in body["messages"]] == [messages.BOT_UNAVAILABLE]
-        assert body["session"]["diagnosis"] is None
-    # The merchant sends it again once the action server is back: the bot picks it up.
-    store_chat.say(report)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with stack.outage("actions"):
+            pending = pool.submit(store_chat.say, report)
+            time.sleep(3)  # the turn fails at least once while the action server is away
+        body = pending.result(timeout=120)
+    assert [m["text"] for m in body["messages"]] != [messages.BOT_UNAVAILABLE], body
+    log = (stack.log_dir / "service.log").read_text(encoding="utf-8", errors="replace")
+    assert f"turn for {store_chat.id} failed" in log  # it was a retry, not a lucky first try
     state = store_chat.state()
+    deadline = time.monotonic() + 60
+    while state["diagnosis"] is None and time.monotonic() < deadline:  # answer on its way
+        time.sleep(1)
+        state = store_chat.state()
     assert state["diagnosis"]["code"] == "approved_not_printed", store_chat.transcript()
     assert state["evidence"]["amount"] == "320.50"
+    said = store_chat.http.get(f"/api/v1/sessions/{store_chat.id}/messages").json()
+    assert [m["text"] for m in said if m["sender"] == "merchant"] == [report]

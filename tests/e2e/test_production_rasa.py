@@ -84,3 +84,47 @@ def test_the_http_api_needs_the_token(production_rasa: tuple[str, str]) -> None:
     assert httpx.get(tracker, params={"token": "x" + token}, timeout=10).status_code == 401
     assert httpx.get(tracker, params={"token": token}, timeout=10).status_code == 200
     assert httpx.get(f"{base}/version", timeout=10).status_code == 200  # the probes' path
+
+
+def _user_events(base: str, token: str, sender: str) -> list[dict[str, object]]:
+    tracker = httpx.get(f"{base}/conversations/{sender}/tracker", params={"token": token},
+                        timeout=30)  # fmt: skip
+    tracker.raise_for_status()
+    return [e for e in tracker.json()["events"] if e["event"] == "user"]
+
+
+def test_a_failed_turn_leaves_nothing_in_the_tracker(production_rasa: tuple[str, str]) -> None:
+    """A drop report needs the action server (absent here): Rasa logs the failed action and
+    carries on, the channel answers 503 and saves nothing, so the service may send it again."""
+    base, token = production_rasa
+    sender = f"failed-{secrets.token_hex(4)}"
+    body = {"sender": sender, "message": "刚才刷了320块5，机器显示超时，参考号612300000001",
+            "message_id": "dd-1"}  # fmt: skip
+    failed = httpx.post(f"{base}/webhooks/dropdesk/webhook", json=body, timeout=60)
+    assert failed.status_code == 503, failed.text
+    assert _user_events(base, token, sender) == []
+    again = httpx.post(f"{base}/webhooks/dropdesk/webhook", json=body | {"retry": True},
+                       timeout=60)  # fmt: skip
+    assert again.status_code == 503, again.text  # not found in the tracker: run, and failed
+    assert _user_events(base, token, sender) == []
+
+
+def test_a_message_is_taken_once_by_its_id(production_rasa: tuple[str, str]) -> None:
+    """Sent again with "retry" (the service's retry, or a take-over after its process died),
+    a message Rasa already took gets that turn's answer back and runs nothing twice."""
+    base, token = production_rasa
+    sender = f"once-{secrets.token_hex(4)}"
+    hook = f"{base}/webhooks/dropdesk/webhook"
+    body = {"sender": sender, "message": "你好", "message_id": "dd-7"}
+    first = httpx.post(hook, json=body, timeout=60)
+    assert first.status_code == 200, first.text
+    assert first.json()["messages"], first.text
+    retry = httpx.post(hook, json=body | {"retry": True}, timeout=60)
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["messages"] == first.json()["messages"]
+    users = _user_events(base, token, sender)
+    assert [(u["text"], u["message_id"]) for u in users] == [("你好", "dd-7")]
+    # A different message id is a different message: it runs.
+    other = httpx.post(hook, json=body | {"message_id": "dd-8", "retry": True}, timeout=60)
+    assert other.status_code == 200, other.text
+    assert [u["message_id"] for u in _user_events(base, token, sender)] == ["dd-7", "dd-8"]

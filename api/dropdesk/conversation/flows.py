@@ -227,7 +227,8 @@ class Turns:
             lambda db: service.get(db_session=db, session_id=session_id).channel
         )
         return await self._ask_bot(
-            session_id, merchant_no, chat_channel, message.text, message.id, request.id
+            session_id, merchant_no, chat_channel, message.text, message.id, request.id,
+            resend=True,
         )
 
     async def _ask_bot(
@@ -238,6 +239,7 @@ class Turns:
         text: str,
         inbound_id: int,
         request_id: int | None = None,
+        resend: bool = False,
     ) -> TurnRead:
         """The bot's turn, waited for up to rasa_timeout_seconds.
 
@@ -246,7 +248,9 @@ class Turns:
         """
         order = asyncio.Lock()  # "on its way" and the replies are stored one after the other
         task = asyncio.create_task(
-            self._bot_turn(session_id, merchant_no, channel, text, inbound_id, request_id, order)
+            self._bot_turn(
+                session_id, merchant_no, channel, text, inbound_id, request_id, order, resend
+            )
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -282,10 +286,17 @@ class Turns:
         inbound_id: int,
         request_id: int | None,
         order: asyncio.Lock,
+        resend: bool = False,
     ) -> TurnRead:
         try:
+            # The stored message's id makes the turn happen once in Rasa, however many
+            # times it is sent (the client retries; a take-over resends).
             bot_turn = await self.bot.send(
-                session_id=session_id, text=text, metadata={"merchant_no": merchant_no}
+                session_id=session_id,
+                text=text,
+                metadata={"merchant_no": merchant_no},
+                message_id=f"dd-{inbound_id}",
+                resend=resend,
             )
         except BotUnavailableError as exc:
             log.warning("bot unavailable for session %s: %s", session_id, exc)

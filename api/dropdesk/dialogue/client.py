@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
 
+log = logging.getLogger(__name__)
 # Connections to Rasa per service process: above the turns one process has in flight at once.
 CONNECTIONS = 400
 
 
 class BotUnavailableError(Exception):
-    """Rasa (or the action server behind it) is down, slow or answered badly."""
+    """Rasa (or the action server behind it) is down, slow or answered badly.
+
+    kind, for the metrics: timeout, unreachable, http_<status> or bad_answer.
+    """
+
+    def __init__(self, reason: str, kind: str = "bad_answer") -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+# Rasa answers these when a turn failed and nothing of it was kept (bot/channels.py): the turn
+# can run again. 502/504 come from a proxy or balancer in front of a Rasa that went away.
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -37,19 +52,34 @@ class BotTurn:
 
 
 class BotClient(Protocol):
-    async def send(self, *, session_id: str, text: str, metadata: dict[str, Any]
+    async def send(self, *, session_id: str, text: str, metadata: dict[str, Any],
+                   message_id: str | None = None, resend: bool = False
                    ) -> BotTurn: ...  # fmt: skip
     async def reset(self, *, session_id: str) -> None: ...
     async def close(self) -> None: ...
 
 
 class RasaClient:
-    """Talk to Rasa through DropDesk's channel (bot/channels.py): replies and slots at once."""
+    """Talk to Rasa through DropDesk's channel (bot/channels.py): replies and slots at once.
+
+    A turn that failed in a way that can be retried is sent again, with backoff, for up to
+    retry_seconds: a Rasa server or the action server killed mid-turn, restarted by the
+    supervisor, or another replica behind the balancer, then answers without the merchant
+    sending anything again. Retrying is safe because a failed turn leaves nothing in the
+    tracker, and because a message sent with its message_id is taken once: on a retry the
+    channel first looks for that id in the tracker and, if the turn did finish (Rasa died
+    after saving it, before answering), answers with what that turn said.
+    Without a message_id only a connection that was never made is retried.
+    A read timeout is never retried: the turn may still be running.
+    """
 
     WEBHOOK = "/webhooks/dropdesk/webhook"
 
-    def __init__(self, base_url: str, timeout: float, token: str = "") -> None:
+    def __init__(
+        self, base_url: str, timeout: float, token: str = "", retry_seconds: float = 0.0
+    ) -> None:
         self._token = token
+        self._retry_seconds = retry_seconds
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=2.0),
@@ -59,19 +89,54 @@ class RasaClient:
             limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS),
         )
 
-    async def send(self, *, session_id: str, text: str, metadata: dict[str, Any]
+    async def send(self, *, session_id: str, text: str, metadata: dict[str, Any],
+                   message_id: str | None = None, resend: bool = False
                    ) -> BotTurn:  # fmt: skip
-        body = {"sender": session_id, "message": text, "metadata": metadata}
+        """resend: the message may already have reached Rasa (a turn taken over from a
+        process that died): the first attempt, too, looks for it before running it."""
+        body: dict[str, Any] = {"sender": session_id, "message": text, "metadata": metadata}
+        if message_id is not None:
+            body["message_id"] = message_id
+            if resend:
+                body["retry"] = True
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._retry_seconds
+        delay = 0.25
+        while True:
+            try:
+                return await self._send_once(body)
+            except _Failed as failed:
+                retry = failed.retryable and (message_id is not None or failed.never_sent)
+                if not retry or loop.time() + delay > give_up:
+                    raise BotUnavailableError(failed.reason, failed.kind) from failed.__cause__
+                log.warning("turn for %s failed (%s): trying again in %.2fs",
+                            session_id, failed.reason, delay)  # fmt: skip
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 4.0)
+            body["retry"] = True
+
+    async def _send_once(self, body: dict[str, Any]) -> BotTurn:
         try:
             response = await self._http.post(self.WEBHOOK, json=body)
-            response.raise_for_status()
+        except httpx.TimeoutException as exc:
+            # Connecting timed out: never sent. Reading timed out: the turn may still run.
+            sent = not isinstance(exc, httpx.ConnectTimeout)
+            raise _Failed(repr(exc), "timeout", retryable=not sent, never_sent=not sent) from exc
+        except httpx.TransportError as exc:
+            never_sent = isinstance(exc, httpx.ConnectError)
+            raise _Failed(repr(exc), "unreachable", retryable=True, never_sent=never_sent) from exc
+        status = response.status_code
+        if status >= 400:
+            raise _Failed(f"Rasa answered {status}", f"http_{status}",
+                          retryable=status in RETRYABLE_STATUS)  # fmt: skip
+        try:
             answer = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise BotUnavailableError(str(exc) or exc.__class__.__name__) from exc
+        except ValueError as exc:
+            raise _Failed("Rasa's answer is not JSON", "bad_answer", retryable=False) from exc
         items = answer.get("messages") if isinstance(answer, dict) else None
         slots = answer.get("slots") if isinstance(answer, dict) else None
         if not isinstance(items, list) or not isinstance(slots, dict):
-            raise BotUnavailableError("unexpected answer from Rasa")
+            raise _Failed("unexpected answer from Rasa", "bad_answer", retryable=False)
         replies = [_reply(item) for item in items if isinstance(item, dict)]
         return BotTurn(replies=replies, slots=slots)
 
@@ -91,6 +156,18 @@ class RasaClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+
+class _Failed(Exception):
+    """One attempt at a turn failed; whether trying again is safe and useful."""
+
+    def __init__(self, reason: str, kind: str, *, retryable: bool, never_sent: bool = False
+                 ) -> None:  # fmt: skip
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.retryable = retryable
+        self.never_sent = never_sent
 
 
 def _reply(item: dict[str, Any]) -> BotReply:
