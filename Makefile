@@ -107,6 +107,7 @@ eval: setup train
 
 bench: setup train
 	$(VENV)/bin/python bench/import_bench.py
+	$(BOT_VENV)/bin/python bench/amount_bench.py
 	$(VENV)/bin/python bench/diagnosis_bench.py
 	$(VENV)/bin/python bench/handoff_bench.py
 	$(VENV)/bin/python bench/turn_bench.py $(MODEL) --train

@@ -1,6 +1,6 @@
 """Normalise merchant free text into amounts, time windows, references and ticket numbers."""
 
-from .amount import parse_amount
+from .amount import AmountReading, parse_amount, read_amount
 from .reference import (
     Reference,
     RefKind,
@@ -15,6 +15,7 @@ from .reference import (
 from .timewindow import TimeWindow, parse_time
 
 __all__ = [
+    "AmountReading",
     "RefKind",
     "Reference",
     "TimeWindow",
@@ -25,6 +26,7 @@ __all__ = [
     "parse_reference",
     "parse_ticket_no",
     "parse_time",
+    "read_amount",
     "says_no_reference",
     "ticket_numbers",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ._cards import find_cards
 from ._text import CN_NUM
 
 MASK = "_"
@@ -22,7 +23,9 @@ _PATTERNS = (
     r"(?:工单|投诉单|服务单)?(?:编号|号码|号)?(?:是|为|:|\s)*"
     r"(?:(?<![0-9a-z])dd-\d{8}-\d{4,}(?!\d)|(?<![0-9a-z])t20\d{8,12}(?![0-9a-z]))",
     # Labelled identifiers, including values grouped in fours: 参考号 1234 5678 9012.
-    rf"(?:{ID_LABELS}){_ID_FILLER}[0-9a-z]+(?:[\s-][0-9a-z]{{4}}(?![0-9a-z]))*",
+    # Only a short first group starts a grouped value: 参考号613301000301 1280 ends at 0301.
+    rf"(?:{ID_LABELS}){_ID_FILLER}"
+    rf"(?:[0-9a-z]{{1,6}}(?:[\s-][0-9a-z]{{4}}(?![0-9a-z]))+|[0-9a-z]+)",
     # Masked card numbers: 622202******1234, 6222 **** **** 1234.
     r"\d{0,6}\s*(?:[*x•]{2,}\s*)+\d{0,4}",
     # Dates.
@@ -40,6 +43,8 @@ _PATTERNS = (
     rf"{_N}+周",
     # Counts: 两次, 扣了两笔, 3张.
     rf"{_N}+(?:次|笔|张|个|台|遍|下|单|人|位|家|条|岁)",
+    # A balance in a bank SMS is not the sale: 余额1,234.56元.
+    r"(?:可用)?余额(?:为|是|:|\s|¥)*[\d,.]+(?:元)?",
     # Percentages and unlabelled mobile numbers.
     r"\d+(?:\.\d+)?%",
     r"(?<!\d)1[3-9]\d{9}(?!\d)",
@@ -53,4 +58,6 @@ _MASKER = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 
 def mask_non_amounts(text: str) -> str:
     """Replace every non-amount number span in lowercased text with MASK characters."""
+    for card in find_cards(text):
+        text = text[: card.start] + MASK * (card.end - card.start) + text[card.end :]
     return _MASKER.sub(lambda m: MASK * len(m.group()), text)

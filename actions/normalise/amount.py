@@ -1,27 +1,27 @@
-"""Find the money amount a merchant means in free text."""
+"""Find the money amount a merchant means in free text, and whether the reading is sure."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from ._masks import MASK, mask_non_amounts
-from ._text import CN_DIGITS, CN_NUM, digit_value, fold_width, number_value
+from ._money import read_money
+from ._numerals import DIGIT_CHARS, RANGE_PAIRS, UNIT_CHARS, Numeral, read_integer
+from ._text import CN_NUM, fold_width
 
 _CENT = Decimal("0.01")
-_D = "0-9一二两三四五六七八九"  # one jiao/fen digit
+_CN = DIGIT_CHARS + UNIT_CHARS
 _NUM = (
     rf"(?:(?<![0-9a-z.])\d+(?:\.\d+)?(?:[十百千万亿][0-9{CN_NUM}]*)?"
-    rf"|[{CN_NUM}]+(?:点[{CN_DIGITS}]+)?)"
+    rf"|[{CN_NUM}]+(?:点[{CN_NUM}]+)?)"
 )
-# ¥ prefix or a 元/块 suffix, with the spoken jiao/fen tail: 320块5, 一百块零五毛, 八毛八.
-_WITH_UNIT = re.compile(
-    rf"(?P<pre>¥\s*)?(?P<num>{_NUM})\s*(?P<unit>元|块|圆|¥)?钱?"
-    rf"(?:(?<=[元块圆钱])零?(?P<jiao>[{_D}])(?:[毛角](?:零?(?P<fen>[{_D}])分?)?)?"
-    rf"(?![0-9{CN_NUM}点.]))?整?"
-)
-_JIAO_ONLY = re.compile(
-    rf"(?<![0-9{CN_NUM}])(?P<jiao>[{_D}])[毛角](?:(?P<fen>[{_D}])分?)?(?![0-9{CN_NUM}])"
+# A money phrase: a numeral with 元/块/角/毛/分 (三块五, 壹拾元零伍分, 320块5) or a ¥ sign.
+_NUMERAL = rf"(?:[0-9{_CN}点]|(?<=\d)[.,'](?=\d))"
+_PHRASE = re.compile(
+    rf"(?P<pre>¥\s*)?(?<![0-9a-z.])(?P<body>{_NUMERAL}+(?:[元圆块角毛分](?:{_NUMERAL}|[元圆块角毛分])*)?)"
+    rf"(?P<qian>钱)?(?:整|正)?(?P<post>\s*¥)?"
 )
 _CONTEXT = re.compile(
     r"(?:金额|钱|收款|刷了|扣了|扣款|付了|付款|支付了?|消费了?|收了|每笔|每次|一共|总共)"
@@ -31,62 +31,110 @@ _CONTEXT = re.compile(
 _DECIMAL = re.compile(rf"(?<![0-9a-z.:¥_])(?P<num>\d{{1,7}}\.\d{{1,2}})(?![0-9a-z.%_{CN_NUM}])")
 _BARE = re.compile(rf"(?<![0-9{CN_NUM}.])(?P<num>{_NUM})(?![0-9a-z.:{CN_NUM}])")
 _FILLER_HEAD = re.compile(r"^(?:金额|大概|大约|约|差不多|应该|就是|是|为|一共|总共)+")
-_FILLER_TAIL = re.compile(r"(?:左右|上下|吧|啊|呀|的|多)+$")
+_FILLER_TAIL = re.compile(r"(?:左右|上下|吧|啊|呀|的)+$")
+# Ranges and vague figures name no amount: 三五百, 几十块, 一百多, 百来块, 300到500元.
+_N = rf"[0-9{_CN}]"
+_VAGUE = re.compile(
+    rf"(?:{'|'.join(RANGE_PAIRS)})[十百千万块元毛角]|几[十百千万块元毛角]|[十百千万]几"
+    rf"|{_N}多(?!少)|[十百千万]来[块元]|{_N}\s*(?:-|~|～|到|至)\s*{_N}+\s*[十百千万块元]"
+)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_WIDE_THOUSANDS = re.compile(r"(?<=\d)，(?=\d{3}(?:\.\d|[元块]|$))")
+_SPACED_AFTER_SIGN = re.compile(r"(?<=¥)\s*\d{1,3}(?: \d{3})+(?=\.\d|[^\d]|$)")
+_SPACED_BEFORE_UNIT = re.compile(r"(?<![\d.])\d{1,3}(?: \d{3})+(?=(?:\.\d{1,2})?\s*[元块])")
+
+
+@dataclass(frozen=True)
+class AmountReading:
+    """An amount (two decimal places) and whether to take it without asking the merchant."""
+
+    value: Decimal
+    sure: bool
 
 
 def _clean(text: str) -> str:
-    """Fold widths, lowercase, and turn currency words into a ¥ sign."""
-    text = _THOUSANDS.sub("", fold_width(text)).lower()
-    return re.sub(r"rmb|cny|人民币", " ¥ ", text)
+    """Fold widths, lowercase, turn currency words into ¥, and join thousands groups.
+
+    Commas stay, for _read to check; spaces between groups are joined after a ¥ sign and
+    marked (') before a bare 元, where they may separate two numbers.
+    """
+    text = _WIDE_THOUSANDS.sub(",", fold_width(text)).lower()
+    text = re.sub(r"rmb|cny|人民币", " ¥ ", text)
+    text = _SPACED_AFTER_SIGN.sub(lambda m: m.group().replace(" ", ""), text)
+    return _SPACED_BEFORE_UNIT.sub(lambda m: m.group().replace(" ", "'"), text)
 
 
-def _bare_value(token: str, max_digits: int) -> Decimal | None:
+def _grouped_right(token: str) -> bool:
+    """Tell whether every separator in the figure groups thousands: 1,280.00 (not 1,2800)."""
+    return all(
+        re.fullmatch(r"\d{1,3}(?:,\d{3})+", run)
+        for run in re.findall(r"\d[\d,']*\d", token)
+        if "," in run or "'" in run
+    )
+
+
+def _read(token: str) -> Numeral | None:
+    """Read a numeral; separators that do not group thousands (1,2800) make it unsure."""
+    reading = read_integer(re.sub("[,']", "", token))
+    if reading is None or _grouped_right(token):
+        return reading
+    return Numeral(reading.value, sure=False)
+
+
+def _bare_value(token: str, max_digits: int) -> Numeral | None:
     """Value a unit-less number, refusing IDs (too long, leading zero)."""
     if token[0].isdigit():
-        whole = token.split(".")[0]
+        whole = re.sub("[,']", "", token).split(".")[0]
         if len(whole) > max_digits or (len(whole) > 1 and whole[0] == "0"):
             return None
     if token in ("零", "〇"):
         return None
-    return number_value(token)
+    return _read(token)
 
 
-def _unit_candidates(masked: str) -> tuple[list[tuple[int, Decimal]], str]:
-    """Collect amounts carrying a currency unit; return them and the rest of the text."""
-    found: list[tuple[int, Decimal]] = []
+def _maybe_card_tail(token: str, reading: Numeral) -> Numeral:
+    """Four bare digits with no money word may be a card's last four: ask."""
+    if re.fullmatch(r"\d{4}", token):
+        return Numeral(reading.value, sure=False)
+    return reading
+
+
+Found = list[tuple[int, Numeral | None]]  # position, reading (None: a range, no amount)
+
+
+def _phrases(masked: str) -> tuple[Found, str]:
+    """Collect money phrases and vague figures; return them and the rest of the text."""
+    found: Found = []
     rest = list(masked)
-    for m in _WITH_UNIT.finditer(masked):
-        if not (m["pre"] or m["unit"]):
-            continue
-        num = m["num"]
-        if num[0].isdigit() and len(num.split(".")[0]) > 9:
-            continue
-        value = number_value(num)
-        if value is None:
-            continue
-        if m["jiao"]:
-            value += Decimal(digit_value(m["jiao"]) or 0) / 10
-        if m["fen"]:
-            value += Decimal(digit_value(m["fen"]) or 0) / 100
-        found.append((m.start(), value))
+    for m in _VAGUE.finditer(masked):
+        found.append((m.start(), None))
         rest[m.start() : m.end()] = MASK * (m.end() - m.start())
-    rest_text = "".join(rest)
-    for m in _JIAO_ONLY.finditer(rest_text):
-        value = Decimal(digit_value(m["jiao"]) or 0) / 10
-        if m["fen"]:
-            value += Decimal(digit_value(m["fen"]) or 0) / 100
-        found.append((m.start(), value))
-    return found, rest_text
+    vague_free = "".join(rest)
+    for m in _PHRASE.finditer(vague_free):
+        body = m["body"]
+        has_unit = re.search("[元圆块角毛分]", body) is not None
+        if not (m["pre"] or m["post"] or has_unit):
+            continue
+        if re.match(r"\d{10,}", body) or re.search(r"\.\d{3,}", body):
+            continue  # an identifier, or a figure finer than a fen
+        reading = read_money(body, qian=bool(m["qian"])) if has_unit else _read(body)
+        if reading is None and not has_unit:
+            continue
+        if reading is not None and not _grouped_right(body):
+            reading = Numeral(reading.value, sure=False)
+        found.append((m.start(), reading))
+        rest[m.start() : m.end()] = MASK * (m.end() - m.start())
+    return found, _THOUSANDS.sub("", "".join(rest))
 
 
-def _whole_message(masked: str) -> Decimal | None:
+def _whole_message(masked: str, bare: bool) -> Numeral | None:
     """Value a message that is nothing but a number (plus fillers like 大概/左右)."""
-    core = re.sub(r"(?!(?<=\d)\.(?=\d))[^\w]", "", masked)
+    core = re.sub(r"(?!(?<=\d)[.,](?=\d))[^\w]", "", masked)
     core = _FILLER_TAIL.sub("", _FILLER_HEAD.sub("", core))
-    if not core or not re.fullmatch(_NUM, core):
+    if not core or not re.fullmatch(rf"{_NUM}|\d{{1,3}}(?:,\d+)+(?:\.\d+)?", core):
         return None
-    return _bare_value(core, 5)
+    reading = _bare_value(core, 5)
+    return reading if reading is None or bare else _maybe_card_tail(core, reading)
 
 
 # Words that put a plain number in the context of one sale: 昨天 199 那笔我撤销了.
@@ -95,7 +143,7 @@ _ABOUT_A_SALE = re.compile(
 )
 
 
-def _lone_number(rest: str) -> list[tuple[int, Decimal]]:
+def _lone_number(rest: str, bare: bool) -> Found:
     """The one plain number beside other details: 参考号… 昨天下午三点 268 (268 is the amount).
 
     Only when exactly one number is left once references, times and counts are masked, and it
@@ -110,18 +158,15 @@ def _lone_number(rest: str) -> list[tuple[int, Decimal]]:
             numbers.append((m.start("num"), token))
     if len(numbers) != 1:
         return []
-    value = _bare_value(numbers[0][1], 7)
-    return [] if value is None else [(numbers[0][0], value)]
+    position, token = numbers[0]
+    value = _bare_value(token, 7)
+    if value is None:
+        return []
+    return [(position, value if bare else _maybe_card_tail(token, value))]
 
 
-def parse_amount(text: str, *, bare: bool = False) -> Decimal | None:
-    """Return the amount the merchant means, quantized to 0.01, or None.
-
-    With ``bare`` (the caller knows the message is about the amount) a unit-less number with no
-    money context counts too: 不是88 其实是256.
-    """
-    masked = mask_non_amounts(_clean(text))
-    found, rest = _unit_candidates(masked)
+def _candidates(masked: str, bare: bool) -> Found:
+    found, rest = _phrases(masked)
     if not found:
         for m in _CONTEXT.finditer(rest):
             if len(m["num"]) == 1 and m["num"] in CN_NUM:
@@ -130,21 +175,38 @@ def parse_amount(text: str, *, bare: bool = False) -> Decimal | None:
             if value is not None:
                 found.append((m.start("num"), value))
     if not found:
-        for m in _DECIMAL.finditer(rest):
-            found.append((m.start(), Decimal(m["num"])))
+        found.extend((m.start(), Numeral(Decimal(m["num"]))) for m in _DECIMAL.finditer(rest))
     if not found and bare:
         for m in _BARE.finditer(rest):
             value = _bare_value(m["num"], 7)
             if value is not None:
                 found.append((m.start("num"), value))
     if not found and (MASK in rest or _ABOUT_A_SALE.search(rest)):
-        found.extend(_lone_number(rest))
+        found.extend(_lone_number(rest, bare))
     if not found:
-        whole = _whole_message(masked)
+        whole = _whole_message(masked, bare)
         if whole is not None:
             found.append((0, whole))
+    return found
+
+
+def read_amount(text: str, *, bare: bool = False) -> AmountReading | None:
+    """Return the amount the merchant means and whether it is sure, or None.
+
+    With ``bare`` (the caller knows the message is about the amount) a unit-less number with no
+    money context counts too: 不是88 其实是256. A range or a vague figure (三五百, 一百多) is None.
+    """
+    found = _candidates(mask_non_amounts(_clean(text)), bare)
     # The last amount wins: merchants correct themselves ("三百，不对，是三百八").
-    for _, value in sorted(found, key=lambda item: item[0], reverse=True):
-        if value > 0:
-            return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    for _, reading in sorted(found, key=lambda item: item[0], reverse=True):
+        if reading is None:
+            return None
+        if reading.value > 0:
+            return AmountReading(reading.value.quantize(_CENT, ROUND_HALF_UP), reading.sure)
     return None
+
+
+def parse_amount(text: str, *, bare: bool = False) -> Decimal | None:
+    """Return the amount the merchant means, quantized to 0.01, when the reading is sure."""
+    reading = read_amount(text, bare=bare)
+    return reading.value if reading is not None and reading.sure else None

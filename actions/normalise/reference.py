@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from ._cards import find_cards
 from ._masks import MASK
 from ._text import fold_width
 
@@ -95,6 +96,13 @@ def _mask_tickets(norm: str) -> str:
     return norm
 
 
+def _mask_cards(norm: str) -> str:
+    """Blank out card numbers: labelled 卡号 or carrying a BIN, they are never a reference."""
+    for card in find_cards(norm):
+        norm = norm[: card.start] + MASK * (card.end - card.start) + norm[card.end :]
+    return norm
+
+
 def only_in_tickets(value: str, text: str) -> bool:
     """Tell whether the value occurs in the text, but only inside ticket numbers (or 工单号…)."""
     needle, norm = _normalise(value).strip(), _normalise(text)
@@ -166,7 +174,7 @@ def _normalise(text: str) -> str:
 
 def find_references(text: str) -> list[Reference]:
     """Every transaction identifier quoted in the text, in the order written, each once."""
-    norm = _mask_tickets(_normalise(text))
+    norm = _mask_cards(_mask_tickets(_normalise(text)))
     found: list[tuple[int, Reference]] = []
     spans: list[tuple[int, int]] = []
     for m in _LABEL.finditer(norm):
@@ -215,10 +223,13 @@ _MASKED_CARD = re.compile(r"(?:[*x•]{2,}\s*)+(\d{4})(?!\d)")
 
 
 def parse_card_last4(text: str) -> str | None:
-    """Return the last four card digits the merchant gave (尾号1234), or None."""
+    """Return the last four card digits the merchant gave (尾号1234, or a whole card number)."""
     norm = _normalise(text)
     m = _LAST4.search(norm) or _MASKED_CARD.search(norm)
-    return m[1] if m else None
+    if m:
+        return m[1]
+    card = next(find_cards(norm), None)
+    return card.last4 if card else None
 
 
 # "No reference" said inside a longer message: 没有单号, 小票没打出来, 参考号不知道.
