@@ -183,7 +183,9 @@ def seed(
         _fail("nothing to seed: pass --demo", 2)
     with session_scope(get_settings().database_url) as db_session:
         count = demo_data.seed(db_session=db_session, now=now_shanghai())
+        past = demo_data.seed_history(db_session=db_session, now=now_shanghai())
     typer.echo(f"demo store ready: {len(demo_data.MERCHANTS)} merchants, {count} transactions")
+    typer.echo(f"dashboard history: {past} conversations over {demo_data.HISTORY_DAYS} days")
 
 
 @app.command("merchant-token")

@@ -205,3 +205,49 @@ def reset_demo_agent(*, db_session: Session, now: dt.datetime) -> tuple[str, str
         agent.failed_logins = 0
         agent.locked_until = None
     return DEMO_AGENT, password
+
+
+# Past conversations for the dashboard, on merchants of their own: re-seeding replaces them
+# and never touches the sessions people start with the demo merchants above.
+HISTORY_MERCHANTS = (
+    ("865310054110101", "张记烧烤", (("30000001", "V2.3.1"), ("30000002", "V2.2.0"))),
+    ("865310054110102", "好邻居超市", (("30000011", "V2.2.0"), ("30000012", "V3.0.2"),
+                                    ("30000013", "V2.2.0"))),
+    ("865310054110103", "阿芳水果店", (("30000021", "V3.0.2"),)),
+    ("865310054110104", "川味小厨", (("30000031", "V2.1.7"), ("30000032", "V2.3.1"))),
+)  # fmt: skip
+HISTORY_AGENTS = ("张敏", "李娜", "王强")
+HISTORY_DAYS = 21
+
+
+def seed_history(*, db_session: Session, now: dt.datetime) -> int:
+    """Replace the generated weeks of history; return how many conversations were written."""
+    import secrets
+
+    from dropdesk.agent import service as agent_service
+    from dropdesk.agent.models import AgentCreate
+    from dropdesk.conversation.models import ChatSession
+    from dropdesk.dashboard import history, sample
+
+    ids = merchant_service.ensure_merchants(
+        db_session=db_session, merchant_nos=[m[0] for m in HISTORY_MERCHANTS]
+    )
+    db_session.execute(delete(ChatSession).where(ChatSession.merchant_id.in_(ids.values())))
+    pairs = [(ids[no], t) for no, _, terminals in HISTORY_MERCHANTS for t, _ in terminals]
+    terminal_ids = merchant_service.ensure_terminals(db_session=db_session, pairs=pairs)
+    for merchant_no, name, terminals in HISTORY_MERCHANTS:
+        db_session.get_one(Merchant, ids[merchant_no]).name = name
+        for terminal_no, version in terminals:
+            terminal = db_session.get_one(Terminal, terminal_ids[(ids[merchant_no], terminal_no)])
+            terminal.model, terminal.software_version = "PAX A920", version
+    agents = []
+    for name in HISTORY_AGENTS:  # they never sign in: an unusable random password
+        agent = agent_service.get_by_name(db_session=db_session, name=name)
+        if agent is None:
+            spec = AgentCreate(name=name, password=secrets.token_urlsafe(24))
+            agent = agent_service.create(db_session=db_session, spec=spec, now=now)
+        agents.append(agent.id)
+    merchants = [(ids[no], [t for t, _ in terminals]) for no, _, terminals in HISTORY_MERCHANTS]
+    stories = sample.stories(merchants=merchants, agents=agents, now=now, days=HISTORY_DAYS)
+    history.write(db_session=db_session, stories=stories)
+    return len(stories)

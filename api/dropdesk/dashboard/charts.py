@@ -26,9 +26,9 @@ class Stack:
     total_href: str
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
+def _svg(kind: str, width: int, height: int, title: str, body: list[str]) -> Markup:
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart {kind}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
@@ -52,7 +52,7 @@ def hbars(title: str, bars: list[Bar], *, width: int = 520, row: int = 26) -> Ma
             f'<text x="{label_w + length + 6:.1f}" y="{y + row * 0.62:.1f}" class="num">'
             f"{escape(bar.text)}</text></a>"
         )
-    return _svg(width, max(row, row * len(bars)), title, body)
+    return _svg("hbars", width, max(row, row * len(bars)), title, body)
 
 
 def stacked(title: str, stacks: list[Stack], series: list[tuple[str, str]], *,
@@ -95,7 +95,7 @@ def stacked(title: str, stacks: list[Stack], series: list[tuple[str, str]], *,
             )
     body.append(f'<line x1="{left}" x2="{width}" y1="{top_pad + plot_h}" '
                 f'y2="{top_pad + plot_h}" class="base"/>')  # fmt: skip
-    return _svg(width, height, title, body)
+    return _svg("stacked", width, height, title, body)
 
 
 def line(title: str, points: list[Bar], *, width: int = 720, height: int = 200) -> Markup:
@@ -118,11 +118,12 @@ def line(title: str, points: list[Bar], *, width: int = 720, height: int = 200) 
             f'<a href="{escape(point.href)}" class="mark" data-label="{escape(point.label)}">'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" class="dot">'
             f"<title>{escape(point.label)}：{escape(point.text)}</title></circle>"
-            f'<text x="{x:.1f}" y="{y - 8:.1f}" class="num" text-anchor="middle">'
-            f"{escape(point.text)}</text></a>"
+            + (f'<text x="{x:.1f}" y="{y - 8:.1f}" class="num" text-anchor="middle">'
+               f"{escape(point.text)}</text>" if i % every == 0 else "")
+            + "</a>"
         )
     if len(path) > 1:
         body.insert(0, f'<polyline points="{" ".join(path)}" class="trend"/>')
     body.append(f'<line x1="{left}" x2="{width}" y1="{top_pad + plot_h}" '
                 f'y2="{top_pad + plot_h}" class="base"/>')  # fmt: skip
-    return _svg(width, height, title, body)
+    return _svg("line", width, height, title, body)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
+from dropdesk import models as _models  # noqa: F401 - every mapper, for the bulk inserts
 from dropdesk.conversation.models import ChatSession, Message
 from dropdesk.dashboard.facts import SOLVED_REPLY
 from dropdesk.diagnosis.models import DiagnosisRecord

@@ -83,8 +83,8 @@ def traffic_charts(traffic: Traffic, links: Links) -> dict[str, Markup]:
         for hour, counts in traffic.by_hour.items()
     ]  # fmt: skip
     return {
-        "by_day": charts.stacked("每天会话数（按渠道）", by_day, series),
-        "by_hour": charts.stacked("各时段会话数（按渠道）", by_hour, series),
+        "by_day": charts.stacked("每天会话数（按渠道）", by_day, series, width=1100),
+        "by_hour": charts.stacked("各时段会话数（按渠道）", by_hour, series, width=1100),
     }
 
 
