@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     working_hours: str = "09:00-21:00"
     working_days: str = "1234567"  # ISO weekdays, 1 = Monday
     sweep_interval_seconds: float = 30.0
+    # How long an answered idempotency key (chat_request) is kept for a client's retry.
+    request_keep_hours: float = 48.0
     console_session_hours: int = 12
     # The WeChat official account (off while the token is unset); see dropdesk/wechat/.
     wechat_token: str = ""

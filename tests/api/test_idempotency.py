@@ -318,3 +318,43 @@ def test_a_bot_down_past_the_retries_apologises_and_keeps_the_message(
         assert [m["text"] for m in reply.json()["messages"]] == [messages.BOT_UNAVAILABLE]
         assert 0.5 <= took < 5.0, took  # tried within the retry window, no longer
         assert _transcript(base_url, settings, sid)[0] == ("merchant", "在吗", "failed")
+
+
+def test_answered_keys_are_forgotten_after_the_keep_time_running_ones_are_kept(
+    settings: Settings, rasa: tuple[FakeRasa, int], db_session: Session
+) -> None:
+    """The app's sweeper deletes answered chat_request rows older than request_keep_hours; a
+    recent key and a turn still running stay (a retry must still find them)."""
+    store(db_session, row())
+    settings = settings.model_copy(update={
+        "rasa_url": f"http://127.0.0.1:{rasa[1]}", "sweep_interval_seconds": 0.1,
+        "request_keep_hours": 48.0,
+    })  # fmt: skip
+    with serve(create_app(settings), free_port()) as base_url:
+        sid = _open(base_url, settings)
+        for key in ("old-done", "old-running", "recent"):
+            assert _say(base_url, settings, sid, key, key=key).status_code == 200
+        three_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+        db_session.execute(update(ChatRequest).where(ChatRequest.client_key != "recent")
+                           .values(updated_at=three_days_ago))  # fmt: skip
+        db_session.execute(update(ChatRequest).where(ChatRequest.client_key == "old-running")
+                           .values(state=RequestState.RUNNING))  # fmt: skip
+        db_session.commit()
+    # A fresh process: its sweeper purges at its first sweep.
+    with serve(create_app(settings), free_port()):
+
+        def keys() -> set[str]:
+            db_session.expire_all()
+            return set(db_session.scalars(select(ChatRequest.client_key)))
+
+        assert _wait_for(lambda: "old-done" not in keys(), timeout=10)
+        assert keys() == {"old-running", "recent"}
+    merchant = [t for s, t, _ in _transcript_rows(db_session, sid) if s == "merchant"]
+    assert merchant == ["old-done", "old-running", "recent"]  # the messages themselves stay
+
+
+def _transcript_rows(db_session: Session, sid: str) -> list[tuple[str, str, Any]]:
+    db_session.expire_all()
+    rows = db_session.scalars(select(Message).where(Message.session_id == sid)
+                              .order_by(Message.id))  # fmt: skip
+    return [(m.sender, m.text, m.delivery) for m in rows]

@@ -9,17 +9,19 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from dropdesk.attachment.service import attachment_url
 from dropdesk.conversation.models import (
+    ChatRequest,
     ChatSession,
     Delivery,
     DiagnosisSummary,
     EvidenceRead,
     Message,
     MessageRead,
+    RequestState,
     Sender,
     SessionState,
     SessionStatus,
@@ -256,3 +258,13 @@ def state(*, db_session: Session, chat: ChatSession) -> SessionState:
         ticket_status=ticket.status if ticket else None,
         queue_position=position,
     )
+
+
+def purge_requests(*, db_session: Session, before: dt.datetime) -> int:
+    """Forget idempotency keys answered before `before`; a turn still running is kept."""
+    done = db_session.execute(
+        delete(ChatRequest)
+        .where(ChatRequest.updated_at < before, ChatRequest.state != RequestState.RUNNING)
+        .execution_options(synchronize_session=False)
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]

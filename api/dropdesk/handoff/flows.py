@@ -251,12 +251,26 @@ class Handoffs:
             moved.append(session_id)
         return moved
 
+    async def purge_requests(self) -> int:
+        """Forget the idempotency keys answered longer ago than request_keep_hours."""
+        before = self.clock() - dt.timedelta(hours=self.settings.request_keep_hours)
+        return await self.turns.db(
+            lambda db: conversation_service.purge_requests(db_session=db, before=before)
+        )
+
     async def run_sweeper(self) -> None:
-        """Sweep forever at the configured interval (a task of the app's lifespan)."""
+        """Sweep forever at the configured interval (a task of the app's lifespan); once an
+        hour, also forget old idempotency keys (every replica may: the delete is idempotent)."""
+        loop = asyncio.get_running_loop()
+        purge_due = loop.time()
         while True:
             await asyncio.sleep(self.settings.sweep_interval_seconds)
             try:
                 moved = await self.sweep_silent()
+                if loop.time() >= purge_due:
+                    purge_due = loop.time() + 3600
+                    if purged := await self.purge_requests():
+                        log.info("forgot %d answered idempotency key(s)", purged)
             except Exception:  # a database hiccup must not end the sweeper
                 log.exception("silence sweep failed")
                 continue
