@@ -5,6 +5,9 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY api ./api
+# The slip reader's OCR (rapidocr-onnxruntime) imports OpenCV, whose wheel needs libGL and GLib.
+RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+ && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir . \
  && useradd --system --uid 10001 --home-dir /app dropdesk
 USER 10001
