@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from actions.normalise import (
     only_in_tickets,
-    parse_amount,
     parse_card_last4,
     parse_reference,
     parse_time,
+    read_amount,
     spelling,
 )
 from actions.normalise._clock import find_clock, find_period, find_relative
@@ -146,9 +147,10 @@ _JUST_NOW_WORDS = re.compile(r"刚才|刚刚|方才|之前|上次")
 
 def says_just_now(text: str) -> bool:
     """True when the only time in the text is 刚才 and the like (刚才那笔顾客说扣了)."""
-    return bool(_JUST_NOW_WORDS.search(text)) and parse_time(
-        _JUST_NOW_WORDS.sub(" ", text), now_shanghai()
-    ) is None
+    return (
+        bool(_JUST_NOW_WORDS.search(text))
+        and parse_time(_JUST_NOW_WORDS.sub(" ", text), now_shanghai()) is None
+    )
 
 
 def about_the_conversation(value: Any, held: Any) -> bool:
@@ -190,9 +192,7 @@ def _part_of_day(moment: dt.datetime) -> str:
     return "下午" if moment.hour >= 12 else ""
 
 
-def refine_time(
-    held: Any, text: str, now: dt.datetime, *, correcting: bool = False
-) -> str | None:
+def refine_time(held: Any, text: str, now: dt.datetime, *, correcting: bool = False) -> str | None:
     """Put a clock time said later on the day said before: 11月24号 … 下午两点左右.
 
     Only a window of a whole day (or part of one) is refined, and the result must lie inside
@@ -223,16 +223,35 @@ def _inside_non_amount(value: str, text: str) -> bool:
     masked = mask_non_amounts(folded)
     needle = fold_width(value).lower().strip()
     starts = [m.start() for m in re.finditer(re.escape(needle), folded)] if needle else []
-    return bool(starts) and all(
-        set(masked[i : i + len(needle)]) == {MASK} for i in starts
-    )
+    return bool(starts) and all(set(masked[i : i + len(needle)]) == {MASK} for i in starts)
 
 
 def amount(value: Any, text: str, *, bare: bool = False) -> str | None:
     """Return the amount as a decimal string with two places, or None.
 
     ``bare``: the message is known to be about the amount, so a unit-less number is one.
+    Only a sure reading counts: an unsure one (壹仟伍元) is confirmed first (amount_to_confirm).
     """
+    reading = amount_reading(value, text, bare=bare)
+    return reading[0] if reading is not None and reading[1] else None
+
+
+def amount_to_confirm(value: Any, text: str, *, bare: bool = False) -> str | None:
+    """Return the amount to confirm with the merchant when the only reading is unsure."""
+    reading = amount_reading(value, text, bare=bare)
+    return reading[0] if reading is not None and not reading[1] else None
+
+
+def amount_reading(value: Any, text: str, *, bare: bool = False) -> tuple[str, bool] | None:
+    """Return the amount as a decimal string with two places and whether it is sure.
+
+    A sure reading from any source beats an unsure one.
+    """
+    readings = list(_amount_readings(value, text, bare=bare))
+    return next((r for r in readings if r[1]), readings[0] if readings else None)
+
+
+def _amount_readings(value: Any, text: str, *, bare: bool) -> Iterable[tuple[str, bool]]:
     values, text = _heard(value, text)
     # The NLU sometimes tags a clock minute (十点四十五), a card tail or a ticket as an amount:
     # a value that lies wholly inside such a span of the text is not one.
@@ -243,13 +262,12 @@ def amount(value: Any, text: str, *, bare: bool = False) -> str | None:
     sources += [text] if any(v in text for v in values) or not values else []
     for source in sources:
         if _NORMALISED_AMOUNT.fullmatch(source):
-            parsed = source
+            parsed, sure = source, True
         else:
-            found = parse_amount(source, bare=bare)
-            parsed = None if found is None else f"{found:.2f}"
-        if parsed is not None and 0 < float(parsed) < MAX_AMOUNT:
-            return parsed
-    return None
+            found = read_amount(source, bare=bare)
+            parsed, sure = (None, False) if found is None else (f"{found.value:.2f}", found.sure)
+        if parsed is not None and 0 < Decimal(parsed) < MAX_AMOUNT:
+            yield parsed, sure
 
 
 def card_last4(value: Any, text: str, *, bare_allowed: bool = False) -> str | None:

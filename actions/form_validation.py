@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import drop_details, merchant_claims
+from actions import amount_confirmation, drop_details, merchant_claims
 from actions.normalise import (
     find_references,
     parse_amount,
@@ -108,6 +108,10 @@ class ValidateDropForm(FormValidationAction):
         events = await super().run(dispatcher, tracker, domain)
         if self._new_drop(tracker):
             events.append(SlotSet("pending_question", None))
+        events += self._confirm_amount(dispatcher, tracker, domain, events)
+        if amount_confirmation.confirming(events):
+            # The amount waits for the merchant's yes: the form neither completes nor asks.
+            return [e for e in events if e.get("name") != "requested_slot" or e.get("value")]
         slots = {name: tracker.get_slot(name) for name in ("order_ref", "txn_time", "amount")}
         for event in events:
             if event.get("event") == "slot" and event.get("name") in slots:
@@ -124,6 +128,37 @@ class ValidateDropForm(FormValidationAction):
     ) -> None:
         # The domain's order of required slots decides what to ask next.
         return None
+
+    def _confirm_amount(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
+    ) -> list[EventType]:
+        """Ask the merchant to confirm an amount read unsure, or take the answer to that."""
+        if latest_intent(tracker) in NOT_ABOUT_THE_DROP:
+            return []
+        if self._answering_card(tracker) or self._answer(tracker, "terminal_no"):
+            return []
+        new_drop = self._new_drop(tracker)
+        waiting = None if new_drop else amount_confirmation.waiting_amount(tracker)
+        text = latest_text(tracker)
+        correcting = latest_intent(tracker) == "correct_info" or drop_details.says_correction(text)
+        held = value_before_latest_message(tracker, "amount")
+        unsure = None
+        if held is None or correcting or new_drop or waiting is not None:
+            asked = tracker.get_slot("requested_slot") in ("amount", amount_confirmation.WAITING)
+            unsure = amount_confirmation.unsure_amount(tracker, text, asked=asked or correcting)
+        return amount_confirmation.settle(
+            events,
+            dispatcher,
+            domain,
+            text=text,
+            intent=latest_intent(tracker),
+            unsure=unsure,
+            waiting=waiting,
+        )
 
     # --- helpers ---------------------------------------------------------------
 
@@ -270,7 +305,9 @@ class ValidateDropForm(FormValidationAction):
             )
             value = None if names_other else drop_details.amount(None, text, bare=True)
         else:
-            value = drop_details.amount(None, text)
+            # Four bare digits may be a card tail, unless they answer 金额是多少.
+            asked = tracker.get_slot("requested_slot") == "amount"
+            value = drop_details.amount(None, text, bare=asked)
         return {slot: value} if value and value != current else {}
 
     async def extract_order_ref(
@@ -412,6 +449,8 @@ class ValidateDropForm(FormValidationAction):
         # In a correction a plain number is the amount: 说错了是268不是286.
         correcting = latest_intent(tracker) == "correct_info" or drop_details.says_correction(text)
         normalised = drop_details.amount(value, text, bare=correcting)
+        if normalised is None and drop_details.amount_to_confirm(value, text, bare=correcting):
+            return {"amount": None}  # read, but unsure: run() asks the merchant to confirm it
         return self._result(dispatcher, tracker, "amount", normalised, value)
 
     async def validate_card_last4(
