@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # (upload_dir; "file:///abs/path" names the folder, e.g. a volume every replica mounts).
     # Empty: the database in production, the upload folder otherwise.
     attachment_store: str = ""
+    # Read photos of slips, terminal screens and bank SMS (OCR in worker processes) and let the
+    # bot confirm what they show.
+    read_photos: bool = True
     log_dir: Path = ROOT / "var" / "log"
     # Rasa's HTTP API token (rasa run --auth-token): the service resets trackers on hand-back.
     rasa_token: str = DEV_RASA_TOKEN

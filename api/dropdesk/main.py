@@ -27,6 +27,7 @@ from dropdesk.health import router as health_router
 from dropdesk.limits import chat_rate_limit, rate_limiter
 from dropdesk.logs import configure_logging
 from dropdesk.pubsub.broadcast import Broadcast
+from dropdesk.slip.flows import PhotoReading
 from dropdesk.slip.views import router as slip_router
 from dropdesk.wechat.channel import WeChatChannel
 from dropdesk.wechat.views import bind_router as wechat_bind_router
@@ -56,6 +57,10 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     wechat = WeChatChannel.from_settings(settings, turns) if settings.wechat_token else None
     if wechat is not None:
         outbox.senders["wechat"] = wechat
+    # Photos sent while the bot holds a session are read (OCR, off the request path).
+    photos = PhotoReading(turns)
+    if settings.read_photos:
+        photos.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +74,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
                 await sweeper
             if wechat is not None:
                 await wechat.close()
+            photos.close()
             await turns.drain(timeout=5.0)  # turns still with the bot keep their replies
             await bot_client.close()
             if limiter is not None:
@@ -80,6 +86,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     app.state.broadcast = broadcast
     app.state.outbox = outbox
     app.state.turns = turns
+    app.state.slip_reader = photos.reader
     app.state.handoffs = handoffs
     app.state.wechat = wechat
     app.state.rate_limiter = limiter

@@ -60,7 +60,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(env="test", database_url=database_url, holidays=[dt.date(2026, 10, 1)])
+    # Photos are read (OCR workers) only where a test asks for it: test_slip_flow.py.
+    return Settings(env="test", database_url=database_url, holidays=[dt.date(2026, 10, 1)],
+                    read_photos=False)  # fmt: skip
 
 
 @pytest.fixture

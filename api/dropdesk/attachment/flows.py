@@ -8,7 +8,7 @@ from dropdesk import messages
 from dropdesk.attachment import service
 from dropdesk.conversation import service as conversation_service
 from dropdesk.conversation.flows import Turns
-from dropdesk.conversation.models import Message, MessageRead, Sender
+from dropdesk.conversation.models import Message, MessageRead, Sender, SessionStatus
 from dropdesk.handoff import service as handoff_service
 
 
@@ -24,7 +24,7 @@ async def merchant_attaches(
     """Check the image, store it with the session, and post a message that references it."""
     info = service.check(data=data, max_bytes=max_bytes)
 
-    def store(db: Session) -> tuple[Message, str]:
+    def store(db: Session) -> tuple[Message, str, str, int]:
         chat = conversation_service.get_for_merchant(
             db_session=db, session_id=session_id, merchant_no=merchant_no
         )
@@ -39,9 +39,12 @@ async def merchant_attaches(
             attachment_id=attachment.id,
         )
         handoff_service.merchant_waits(db_session=db, chat=chat, now=message.created_at)
-        return message, chat.channel
+        return message, chat.channel, chat.status, attachment.id
 
-    message, chat_channel = await turns.db(store)
+    message, chat_channel, chat_status, attachment_id = await turns.db(store)
     # Committed before publishing, so a viewer can fetch the image as soon as it hears of it.
     await turns.deliver(chat_channel, [message])
+    if chat_status == SessionStatus.BOT and turns.on_photo is not None:
+        # Read off the request path; the bot's answer about it follows live.
+        turns.on_photo(session_id, merchant_no, chat_channel, attachment_id, message.id, data)
     return conversation_service.message_read(message)

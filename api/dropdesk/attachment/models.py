@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dropdesk.database.core import Base, UTCDateTime
@@ -27,6 +28,8 @@ class Attachment(Base):
     # bytes are in attachment_blob (DROPDESK_ATTACHMENT_STORE=database).
     storage_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # What the slip reader saw (dropdesk.slip.models.SlipReading as JSON); None until read.
+    reading: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class AttachmentBlob(Base):

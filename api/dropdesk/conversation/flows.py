@@ -70,6 +70,9 @@ class Turns:
         self._background: set[asyncio.Task[Any]] = set()
         # Keyed requests this process watches for a take-over (session id, client key).
         self._watching: set[tuple[str, str]] = set()
+        # Called with (session id, merchant no, channel, attachment id, message id, bytes) when
+        # a merchant sends a photo while the bot holds the session (dropdesk.slip.flows).
+        self.on_photo: Callable[[str, str, str, int, int, bytes], None] | None = None
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run work in its own session on a worker thread (handoffs and attachments use it too)."""
@@ -188,6 +191,12 @@ class Turns:
         log.warning("taking over the stalled turn of request %s", request.id)
         return await self._resume(session_id, merchant_no, request, taken)
 
+    def in_background(self, work: Any) -> None:
+        """Run a coroutine after the request that started it; drain() waits for it too."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _watch(self, session_id: str, merchant_no: str, client_key: str) -> None:
         """In the background, until the request has its answer: take its turn over once its
         process has been silent too long. The answer then reaches the merchant live."""
@@ -231,6 +240,23 @@ class Turns:
             resend=True,
         )
 
+    async def ask_bot_about(
+        self,
+        *,
+        session_id: str,
+        merchant_no: str,
+        channel: str,
+        text: str,
+        inbound_id: int,
+        metadata: dict[str, Any],
+    ) -> TurnRead:
+        """A bot turn about a merchant message already stored (inbound_id) that is not text,
+        such as a photo the service has read: `text` is what Rasa hears (an intent payload),
+        `metadata` what its actions need. The replies are stored and delivered live."""
+        return await self._ask_bot(
+            session_id, merchant_no, channel, text, inbound_id, metadata=metadata
+        )
+
     async def _ask_bot(
         self,
         session_id: str,
@@ -240,6 +266,7 @@ class Turns:
         inbound_id: int,
         request_id: int | None = None,
         resend: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> TurnRead:
         """The bot's turn, waited for up to rasa_timeout_seconds.
 
@@ -249,7 +276,8 @@ class Turns:
         order = asyncio.Lock()  # "on its way" and the replies are stored one after the other
         task = asyncio.create_task(
             self._bot_turn(
-                session_id, merchant_no, channel, text, inbound_id, request_id, order, resend
+                session_id, merchant_no, channel, text, inbound_id, request_id, order, resend,
+                metadata or {},
             )
         )
         self._background.add(task)
@@ -287,6 +315,7 @@ class Turns:
         request_id: int | None,
         order: asyncio.Lock,
         resend: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> TurnRead:
         try:
             # The stored message's id makes the turn happen once in Rasa, however many
@@ -294,7 +323,7 @@ class Turns:
             bot_turn = await self.bot.send(
                 session_id=session_id,
                 text=text,
-                metadata={"merchant_no": merchant_no},
+                metadata={**(metadata or {}), "merchant_no": merchant_no},
                 message_id=f"dd-{inbound_id}",
                 resend=resend,
             )

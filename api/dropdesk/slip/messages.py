@@ -14,3 +14,6 @@ CONFIRM = "我从照片上看到：{summary}，对吗？"
 
 # Identifiers the merchant rarely quotes, named when a photo shows nothing else.
 FIELD_NAMES = {"terminal_no": "终端号", "merchant_no": "商户编号", "batch_no": "批次号"}
+
+# Internal API: the photo has not been read (yet), or is not in that session.
+READING_NOT_FOUND = "这张照片还没有识别结果。"

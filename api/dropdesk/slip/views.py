@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from dropdesk.attachment import service as attachment_service
 from dropdesk.deps import InternalCaller, SessionDep, SettingsDep
+from dropdesk.errors import NotFoundError
+from dropdesk.slip import flows, messages
 from dropdesk.slip.models import SlipReading
 from dropdesk.slip.reader import SlipReader
 
@@ -27,9 +29,7 @@ def photo_bytes(session_id: str, attachment_id: int, _: InternalCaller, db_sessi
 
 async def slip_reader(request: Request) -> SlipReader:
     """One reader per service process (its OCR workers load the models once)."""
-    reader: SlipReader | None = getattr(request.app.state, "slip_reader", None)
-    if reader is None:
-        reader = request.app.state.slip_reader = SlipReader()
+    reader: SlipReader = request.app.state.slip_reader
     return reader
 
 
@@ -40,3 +40,14 @@ async def read_photo(
 ) -> SlipReading:
     """What the photo shows, with the confirmation or the request to type the details."""
     return await reader.read(data)
+
+
+@router.get("/{session_id}/attachments/{attachment_id}/reading", response_model=SlipReading)
+def stored_reading(
+    session_id: str, attachment_id: int, _: InternalCaller, db_session: SessionDep
+) -> SlipReading:
+    """What the reader saw on a photo of this session when it arrived (the bot confirms it)."""
+    reading = flows.stored_reading(db_session, session_id=session_id, attachment_id=attachment_id)
+    if reading is None:
+        raise NotFoundError(messages.READING_NOT_FOUND)
+    return reading
