@@ -305,9 +305,7 @@ class ValidateDropForm(FormValidationAction):
             )
             value = None if names_other else drop_details.amount(None, text, bare=True)
         else:
-            # Four bare digits may be a card tail, unless they answer 金额是多少.
-            asked = tracker.get_slot("requested_slot") == "amount"
-            value = drop_details.amount(None, text, bare=asked)
+            value = drop_details.amount(None, text)
         return {slot: value} if value and value != current else {}
 
     async def extract_order_ref(

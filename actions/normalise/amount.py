@@ -18,7 +18,8 @@ _NUM = (
     rf"|[{CN_NUM}]+(?:点[{CN_NUM}]+)?)"
 )
 # A money phrase: a numeral with 元/块/角/毛/分 (三块五, 壹拾元零伍分, 320块5) or a ¥ sign.
-_NUMERAL = rf"(?:[0-9{_CN}点]|(?<=\d)[.,'](?=\d))"
+# 点 is a decimal point only between Chinese digits (三点五元); 一点460元 is a clock and 460元.
+_NUMERAL = rf"(?:[0-9{_CN}]|(?<=[{_CN}])点(?=[{DIGIT_CHARS}])|(?<=\d)[.,'](?=\d))"
 _PHRASE = re.compile(
     rf"(?P<pre>¥\s*)?(?<![0-9a-z.])(?P<body>{_NUMERAL}+(?:[元圆块角毛分](?:{_NUMERAL}|[元圆块角毛分])*)?)"
     rf"(?P<qian>钱)?(?:整|正)?(?P<post>\s*¥)?"
@@ -92,14 +93,11 @@ def _bare_value(token: str, max_digits: int) -> Numeral | None:
     return _read(token)
 
 
-def _maybe_card_tail(token: str, reading: Numeral) -> Numeral:
-    """Four bare digits with no money word may be a card's last four: ask."""
-    if re.fullmatch(r"\d{4}", token):
-        return Numeral(reading.value, sure=False)
-    return reading
-
-
 Found = list[tuple[int, Numeral | None]]  # position, reading (None: a range, no amount)
+
+
+def _read_phrase(body: str, *, has_unit: bool, qian: bool) -> Numeral | None:
+    return read_money(body, qian=qian) if has_unit else _read(body)
 
 
 def _phrases(masked: str) -> tuple[Found, str]:
@@ -117,8 +115,11 @@ def _phrases(masked: str) -> tuple[Found, str]:
             continue
         if re.match(r"\d{10,}", body) or re.search(r"\.\d{3,}", body):
             continue  # an identifier, or a figure finer than a fen
-        reading = read_money(body, qian=bool(m["qian"])) if has_unit else _read(body)
-        if reading is None and not has_unit:
+        reading = _read_phrase(body, has_unit=has_unit, qian=bool(m["qian"]))
+        if reading is None and "点" in body:
+            # 四点两千块: the clock's 点 is no decimal point; the amount follows it.
+            reading = _read_phrase(body.rsplit("点", 1)[1], has_unit=has_unit, qian=bool(m["qian"]))
+        if reading is None:
             continue
         if reading is not None and not _grouped_right(body):
             reading = Numeral(reading.value, sure=False)
@@ -127,14 +128,13 @@ def _phrases(masked: str) -> tuple[Found, str]:
     return found, _THOUSANDS.sub("", "".join(rest))
 
 
-def _whole_message(masked: str, bare: bool) -> Numeral | None:
+def _whole_message(masked: str) -> Numeral | None:
     """Value a message that is nothing but a number (plus fillers like 大概/左右)."""
     core = re.sub(r"(?!(?<=\d)[.,](?=\d))[^\w]", "", masked)
     core = _FILLER_TAIL.sub("", _FILLER_HEAD.sub("", core))
     if not core or not re.fullmatch(rf"{_NUM}|\d{{1,3}}(?:,\d+)+(?:\.\d+)?", core):
         return None
-    reading = _bare_value(core, 5)
-    return reading if reading is None or bare else _maybe_card_tail(core, reading)
+    return _bare_value(core, 5)
 
 
 # Words that put a plain number in the context of one sale: 昨天 199 那笔我撤销了.
@@ -143,7 +143,7 @@ _ABOUT_A_SALE = re.compile(
 )
 
 
-def _lone_number(rest: str, bare: bool) -> Found:
+def _lone_number(rest: str) -> Found:
     """The one plain number beside other details: 参考号… 昨天下午三点 268 (268 is the amount).
 
     Only when exactly one number is left once references, times and counts are masked, and it
@@ -158,11 +158,8 @@ def _lone_number(rest: str, bare: bool) -> Found:
             numbers.append((m.start("num"), token))
     if len(numbers) != 1:
         return []
-    position, token = numbers[0]
-    value = _bare_value(token, 7)
-    if value is None:
-        return []
-    return [(position, value if bare else _maybe_card_tail(token, value))]
+    value = _bare_value(numbers[0][1], 7)
+    return [] if value is None else [(numbers[0][0], value)]
 
 
 def _candidates(masked: str, bare: bool) -> Found:
@@ -182,9 +179,9 @@ def _candidates(masked: str, bare: bool) -> Found:
             if value is not None:
                 found.append((m.start("num"), value))
     if not found and (MASK in rest or _ABOUT_A_SALE.search(rest)):
-        found.extend(_lone_number(rest, bare))
+        found.extend(_lone_number(rest))
     if not found:
-        whole = _whole_message(masked, bare)
+        whole = _whole_message(masked)
         if whole is not None:
             found.append((0, whole))
     return found

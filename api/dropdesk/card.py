@@ -50,14 +50,44 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# A run introduced as a card (卡号, 银行卡, 刷卡, card no.) is one whatever its check digit; so is
+# one that starts with a scheme's prefix (BIN) unless an identifier label claims it (订单号…).
+# The bot applies the same rule before it takes a reference (actions/normalise/_cards.py).
+_CARD_LABEL = re.compile(
+    r"(?:银行卡|信用卡|借记卡|储蓄卡|卡号|卡)(?:卡号|号码|号)?(?:是|为|:|：|#|\s|号码)*$"
+    r"|card\s*(?:no\.?|number|#)?(?:是|为|:|：|#|\s)*$",
+    re.IGNORECASE,
+)
+_ID_LABEL = re.compile(
+    r"(?:参考号|参考编号|参考|rrn|凭证号|流水号|流水|追踪号|trace|授权码|授权号|订单号|订单编号"
+    r"|订单|单号|交易号|商户号|商户编号|终端号|终端编号|批次号)(?:是|为|:|：|#|\s|号码|no\.?)*$",
+    re.IGNORECASE,
+)
+_BIN = re.compile(r"62|4|5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|35|3[47]")
+
+
+def is_card_number(digits: str, before: str) -> bool:
+    """Tell whether a digit run, with the text written before it, is a card number."""
+    if luhn_ok(digits):
+        # Luhn keeps 15-digit merchant numbers and other ids mostly readable in logs.
+        return True
+    if not 13 <= len(digits) <= 19:
+        return False
+    head = before[-12:]
+    if _CARD_LABEL.search(head):
+        return True
+    return _BIN.match(digits) is not None and not _ID_LABEL.search(head)
+
+
 def _mask_match(m: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", m.group(0))
-    # Luhn keeps 15-digit merchant numbers and other ids mostly readable in logs.
-    return mask(digits[:6], digits[-4:]) if luhn_ok(digits) else m.group(0)
+    digits = "".join(str(int(ch)) for ch in m.group(0) if ch.isdigit())  # full-width too
+    if is_card_number(digits, m.string[: m.start()]):
+        return mask(digits[:6], digits[-4:])
+    return m.group(0)
 
 
 def mask_pans(text: str) -> str:
-    """Mask every Luhn-valid card-number-like digit run in free text."""
+    """Mask every card number in free text: labelled as a card, with a BIN, or Luhn-valid."""
     return _PAN_IN_TEXT.sub(_mask_match, text)
 
 
@@ -70,4 +100,3 @@ class PanMaskingFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
-

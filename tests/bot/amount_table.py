@@ -16,7 +16,8 @@ Decisions the rules leave open, taken here:
 - A redundant 零 (壹仟零伍佰, 壹元零伍角) means the writer was unsure: confirm.
 - A missing 零 where the units still name every digit (壹万贰佰元) is clear: sure.
 - Spaces group thousands only after ¥/RMB/CNY (¥ 1 280.00); before 元 alone they are unsure.
-- A bare four-digit number with no money word may be a card tail: unsure.
+- A bare four-digit number beside other details is the amount (昨天 1580): a card tail comes
+  with 尾号/后四位, or answers the bot's question about the card, and both are read as such.
 - Two digits before a unit (三五百, 一两百), 几, 多, 来 and "A到B" are ranges: no amount.
 """
 
@@ -211,12 +212,12 @@ AMOUNT_TABLE: list[tuple[str, str | None]] = [
     ("参考号612300000001 320块5", "320.50"),
     ("昨天下午三点刷了一千零五十", "1050.00"),
     ("三百元，不对，是三百五十元", "350.00"),
-    # Figures that may not be money: confirm.
+    ("6688", "6688.00"),
+    ("昨天 6688", "6688.00"),
+    ("参考号613301000301 1280", "1280.00"),
+    # Figures grouped against the rules: confirm.
     ("1,2800元", "?12800.00"),
     ("1 280.00元", "?1280.00"),
-    ("6688", "?6688.00"),
-    ("昨天 6688", "?6688.00"),
-    ("参考号613301000301 1280", "?1280.00"),
     # --- no amount -----------------------------------------------------------------------
     ("三五百", None),
     ("三五百块", None),

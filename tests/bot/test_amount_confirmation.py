@@ -93,14 +93,14 @@ def test_a_sure_amount_is_never_asked_about() -> None:
     assert not [m for m in messages if m.get("text")]
 
 
-def test_a_bare_four_digit_number_may_be_a_card_tail() -> None:
+def test_a_bare_four_digit_number_beside_details_is_the_amount() -> None:
     slots, messages = run_form("昨天下午三点 6688", active=False)
-    assert slots.get("amount") is None
-    assert slots["pending_question"] == "confirm_amount:6688.00"
-    assert "¥6,688.00" in messages[0]["text"]
-
-
-def test_four_digits_answering_the_amount_question_are_the_amount() -> None:
-    slots, messages = run_form("6688", intent="inform", slots={"requested_slot": "amount"})
     assert slots["amount"] == "6688.00"
     assert not [m for m in messages if m.get("text")]
+
+
+def test_figures_grouped_against_the_rules_are_confirmed() -> None:
+    slots, messages = run_form("昨天下午三点刷了1,2800元", active=False)
+    assert slots.get("amount") is None
+    assert slots["pending_question"] == "confirm_amount:12800.00"
+    assert "¥12,800.00" in messages[0]["text"]
