@@ -11,17 +11,29 @@ tests/e2e/test_production_stack.py). Here:
   restart cut are replaced instead of failing the first turn that draws them;
 - an error of the tracker store fails the turn: the DropDesk channel answers 500, the service
   tells the merchant the message is kept and to send it again, and the conversation in the
-  database is untouched.
+  database is untouched;
+- the tracker a turn saved is kept in this process (TrackerCache) and handed to the next turn
+  of that conversation if the database still holds exactly it: rebuilding a tracker from its
+  rows (every event parsed from JSON and applied again) was most of the tracker store's share
+  of Rasa's time under load. A cached tracker is used only when the conversation's last event
+  id in the database and the tracker's length are what they were at its save, so a turn taken
+  by another replica, or written through the HTTP API, is read from the database as before.
+  DROPDESK_TRACKER_CACHE=0 turns it off (the load bench compares both).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import rasa
+import sqlalchemy as sa
 from rasa.core import tracker_store
-from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
 
 log = logging.getLogger(__name__)
 # The Rasa release whose FailSafeTrackerStore and create_engine_kwargs this was read against.
@@ -51,6 +63,75 @@ def create_engine_kwargs(url: Any) -> dict[str, Any]:
     return kwargs
 
 
+@dataclass(frozen=True)
+class _Saved:
+    tracker: DialogueStateTracker
+    last_event_id: int
+    length: int
+
+
+class TrackerCache:
+    """The trackers this process saved last, by conversation, at most `size` of them.
+
+    A tracker is handed out once (taken out of the cache): the turn that gets it mutates it,
+    and only that turn's save puts it back. A turn that fails leaves nothing here.
+    """
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._saved: OrderedDict[tuple[int, str], _Saved] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def take(self, store: SQLTrackerStore, sender_id: str) -> _Saved | None:
+        return self._saved.pop((id(store), sender_id), None)
+
+    def keep(self, store: SQLTrackerStore, saved: _Saved) -> None:
+        key = (id(store), saved.tracker.sender_id)
+        self._saved[key] = saved
+        self._saved.move_to_end(key)
+        while len(self._saved) > self.size:
+            self._saved.popitem(last=False)
+
+
+CACHE = TrackerCache()
+
+
+def _last_event_id(store: SQLTrackerStore, session: Any, sender_id: str) -> int | None:
+    query = session.query(sa.func.max(store.SQLEvent.id))
+    return query.filter(store.SQLEvent.sender_id == sender_id).scalar()  # type: ignore[no-any-return]
+
+
+_original_retrieve = SQLTrackerStore._retrieve
+_original_save = SQLTrackerStore.save
+
+
+async def _retrieve(self: SQLTrackerStore, sender_id: str, fetch_events_from_all_sessions: bool
+                    ) -> DialogueStateTracker | None:  # fmt: skip
+    saved = None if fetch_events_from_all_sessions else CACHE.take(self, sender_id)
+    if saved is not None:
+        with self.session_scope() as session:
+            last = _last_event_id(self, session, sender_id)
+        if last == saved.last_event_id and len(saved.tracker.events) == saved.length:
+            CACHE.hits += 1
+            return saved.tracker
+    CACHE.misses += 1
+    return await _original_retrieve(self, sender_id, fetch_events_from_all_sessions)
+
+
+async def _save(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
+    await _original_save(self, tracker)
+    with self.session_scope() as session:
+        # What the database holds of the current session is exactly this tracker only if it
+        # has as many events (Rasa's own save counts the same way); else do not keep it.
+        stored = self._event_query(
+            session, tracker.sender_id, fetch_events_from_all_sessions=False
+        ).count()
+        last = _last_event_id(self, session, tracker.sender_id)
+    if stored == len(tracker.events) and last is not None:
+        CACHE.keep(self, _Saved(tracker, last, stored))
+
+
 def install() -> None:
     """Called by bot.server before Rasa starts."""
     installed = getattr(rasa, "__version__", "unknown")
@@ -63,3 +144,6 @@ def install() -> None:
     FailSafeTrackerStore.on_tracker_store_error = _refuse  # type: ignore[method-assign]
     FailSafeTrackerStore.on_tracker_store_retrieve_error = _refuse  # type: ignore[method-assign]
     tracker_store.create_engine_kwargs = create_engine_kwargs
+    if os.environ.get("DROPDESK_TRACKER_CACHE", "1") != "0":
+        SQLTrackerStore._retrieve = _retrieve  # type: ignore[method-assign]
+        SQLTrackerStore.save = _save  # type: ignore[method-assign]

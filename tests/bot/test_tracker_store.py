@@ -53,3 +53,57 @@ def test_a_working_store_is_untouched() -> None:
     store = FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty()))
     asyncio.run(store.save(DialogueStateTracker("merchant-2", slots=[])))
     assert asyncio.run(store.retrieve("merchant-2")) is not None
+
+
+# --- the tracker a turn saved is handed to the next turn, only while the database agrees ----
+
+
+def _sql_store(path: str, domain: Domain) -> rasa_tracker_store.SQLTrackerStore:
+    return rasa_tracker_store.SQLTrackerStore(domain, dialect="sqlite", db=path)
+
+
+def _turn(tracker: DialogueStateTracker, text: str, reply: str) -> None:
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    for event in (UserUttered(text), BotUttered(reply), ActionExecuted("action_listen")):
+        tracker.update(event)
+
+
+def test_the_saved_tracker_is_reused_while_the_database_holds_exactly_it(tmp_path: Any) -> None:
+    domain = Domain.from_yaml("slots:\n  amount:\n    type: text\n    mappings:\n    - type: custom\n")
+    db = str(tmp_path / "tracker.db")
+    mine, other = _sql_store(db, domain), _sql_store(db, domain)  # two replicas, one database
+
+    async def scenario() -> None:
+        tracker = DialogueStateTracker("m-1", domain.slots)
+        _turn(tracker, "你好", "您好")
+        await mine.save(tracker)
+        hits = tracker_store.CACHE.hits
+        again = await mine.retrieve("m-1")
+        assert again is tracker and tracker_store.CACHE.hits == hits + 1  # no rebuild
+        # Handed out once: a turn that then fails (never saved) leaves nothing cached.
+        fresh = await mine.retrieve("m-1")
+        assert fresh is not tracker and fresh is not None
+        assert [e.as_dict()["event"] for e in fresh.events] == [
+            e.as_dict()["event"] for e in tracker.events
+        ]
+        _turn(fresh, "320块", "好的")
+        await mine.save(fresh)
+        # The other replica takes the next turn: this process's copy is now behind.
+        theirs = await other.retrieve("m-1")
+        assert theirs is not None
+        _turn(theirs, "五分钟前", "查到了")
+        await other.save(theirs)
+        latest = await mine.retrieve("m-1")
+        assert latest is not fresh and latest is not None
+        assert [e.text for e in latest.events if e.as_dict()["event"] == "user"] == [
+            "你好", "320块", "五分钟前"
+        ]
+        # A tracker changed after its save (not saved again) is not handed out as saved.
+        await mine.save(latest)
+        _turn(latest, "谢谢", "不客气")
+        reread = await mine.retrieve("m-1")
+        assert reread is not latest and reread is not None
+        assert len(reread.events) == len(latest.events) - 3
+
+    asyncio.run(scenario())
