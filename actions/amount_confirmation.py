@@ -99,7 +99,8 @@ def settle(
         return [SlotSet("pending_question", None), SlotSet("requested_slot", "amount")]
     if unsure == waiting:
         ask(dispatcher, domain, unsure)  # said the same way again: ask again
-    return [SlotSet("requested_slot", WAITING)]
+    # Still waiting for the yes (a reference given meanwhile is kept, and looked up after it).
+    return [SlotSet("pending_question", PREFIX + waiting), SlotSet("requested_slot", WAITING)]
 
 
 def confirming(events: list[EventType]) -> bool:

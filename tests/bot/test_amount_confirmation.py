@@ -104,3 +104,10 @@ def test_figures_grouped_against_the_rules_are_confirmed() -> None:
     assert slots.get("amount") is None
     assert slots["pending_question"] == "confirm_amount:12800.00"
     assert "¥12,800.00" in messages[0]["text"]
+
+
+def test_other_details_given_meanwhile_are_kept_and_the_amount_still_waits() -> None:
+    slots, _ = run_form("参考号612300000001", intent="inform", slots={"pending_question": WAITING})
+    assert slots["order_ref"] == "612300000001"
+    assert slots["pending_question"] == WAITING
+    assert slots["requested_slot"] == "pending_question"
