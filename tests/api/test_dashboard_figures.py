@@ -75,7 +75,7 @@ def test_turns_to_a_diagnosis_and_diagnoses_without_a_reference(db_session: Sess
                                                                  known: Known) -> None:  # fmt: skip
     found = service.diagnosis(db_session=db_session, period=PERIOD, now=NOW)
     # turns 1, 2, 2, 2, 3, 4: nearest rank 3 of 6 is 2, rank 6 of 6 is 4
-    assert found.diagnosed == 6
+    assert (found.diagnosed, found.diagnoses) == (6, 6)
     assert found.turns == Spread(6, 2, 4)
     assert found.without_ref == 2
     assert listed(db_session, known, no_ref="1") == {"silent", "queued"}

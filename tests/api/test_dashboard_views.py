@@ -60,7 +60,7 @@ def test_a_supervisor_sees_the_team_with_links_and_csv(app: tuple[TestClient, Kn
     assert figure(html, "sla-breached") == "2"
     assert figure(html, "rating-average") == "3.50"
     assert "¥320.50" in html and "V2.3.1" in html
-    assert '<svg class="chart"' in html and "<script>" not in html  # CSP: no inline script
+    assert '<svg class="chart stacked"' in html and "<script>" not in html  # CSP: no inline script
 
     drill = boss.get(f"/console/dashboard/conversations?{PERIOD}&code=reversal_failed")
     assert drill.status_code == 200

@@ -70,7 +70,9 @@ def _where(base: Any, wanted: dict[str, str]) -> list[Any]:
             conditions.append(column.is_not(None))
         elif name == "outcome" and value == "bot":
             conditions.append(column.in_(facts.BOT_RESOLVED))
-        elif name in ("hour", "no_ref"):
+        elif name == "no_ref":  # conversations with (1) or without (0) a diagnosis lacking a ref
+            conditions.append(column > 0 if value == "1" else column == 0)
+        elif name == "hour":
             conditions.append(column == _number(value))
         elif name == "reason" and value == "unknown":
             conditions.append(column.is_(None))

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from dropdesk.conversation.models import ChatSession, Message, Sender, SessionStatus
@@ -93,17 +93,25 @@ class Conversations:
     def __init__(self, period: Period, now: dt.datetime) -> None:
         self.period, self.now = period, now
         self.latest = aliased(DiagnosisRecord, name="latest")
-        self._first_dx: Any = None
+        self._diagnoses: Any = None
         self._first_ticket: Any = None
 
-    def first_diagnosis(self) -> Any:
-        if self._first_dx is None:
-            self._first_dx = _first_per_session(
-                DiagnosisRecord, self.period,
-                DiagnosisRecord.created_at.label("at"),
-                DiagnosisRecord.query["order_ref"].as_string().label("order_ref"),
-            )  # fmt: skip
-        return self._first_dx
+    def diagnoses(self) -> Any:
+        """Per session: its first diagnosis's time, how many, how many without an order ref."""
+        if self._diagnoses is None:
+            order_ref = func.coalesce(DiagnosisRecord.query["order_ref"].as_string(), "")
+            self._diagnoses = (
+                select(
+                    DiagnosisRecord.session_id,
+                    func.min(DiagnosisRecord.created_at).label("at"),
+                    func.count().label("n"),
+                    func.sum(case((order_ref == "", 1), else_=0)).label("no_ref"),
+                )
+                .where(DiagnosisRecord.created_at >= self.period.start)
+                .group_by(DiagnosisRecord.session_id)
+                .subquery("diagnoses")
+            )
+        return self._diagnoses
 
     def first_ticket(self) -> Any:
         if self._first_ticket is None:
@@ -130,12 +138,9 @@ class Conversations:
             ),
             "terminal_no": lambda: latest.candidates[(0, "terminal_no")].as_string(),
             "reason": lambda: self.first_ticket().c.reason,
-            "diagnosed_at": lambda: self.first_diagnosis().c.at,
-            "no_ref": lambda: case(
-                (self.first_diagnosis().c.session_id.is_(None), null()),
-                (func.coalesce(self.first_diagnosis().c.order_ref, "") == "", literal(1)),
-                else_=literal(0),
-            ),
+            "diagnosed_at": lambda: self.diagnoses().c.at,
+            "diagnoses": lambda: self.diagnoses().c.n,
+            "no_ref": lambda: self.diagnoses().c.no_ref,
         }
 
     def select(self, *names: str) -> Select[Any]:
@@ -146,10 +151,14 @@ class Conversations:
         )
         query = query.select_from(ChatSession)
         if {"code", "amount_fen", "terminal_no"} & set(names):
-            query = query.outerjoin(self.latest, self.latest.id == ChatSession.latest_diagnosis_id)
-        if self._first_dx is not None:
+            # A session's diagnoses come after it began: the range keeps the join to the period.
+            query = query.outerjoin(self.latest, and_(
+                self.latest.id == ChatSession.latest_diagnosis_id,
+                self.latest.created_at >= self.period.start,
+            ))  # fmt: skip
+        if self._diagnoses is not None:
             query = query.outerjoin(
-                self._first_dx, self._first_dx.c.session_id == ChatSession.id
+                self._diagnoses, self._diagnoses.c.session_id == ChatSession.id
             )
         if self._first_ticket is not None:
             query = query.outerjoin(
@@ -158,20 +167,17 @@ class Conversations:
         return query
 
 
-def merchant_turns(diagnosed: Any) -> Select[Any]:
-    """Per diagnosed conversation: the merchant's messages up to its first diagnosis."""
+def merchant_turns(sid: Any, diagnosed_at: Any) -> Any:
+    """The merchant's messages in a conversation up to its first diagnosis (index only)."""
     return (
-        select(diagnosed.c.sid, func.count(Message.id).label("v"))
-        .select_from(diagnosed)
-        .join(
-            Message,
-            and_(
-                Message.session_id == diagnosed.c.sid,
-                Message.sender == Sender.MERCHANT,
-                Message.created_at <= diagnosed.c.diagnosed_at,
-            ),
+        select(func.count())
+        .where(
+            Message.session_id == sid,
+            Message.sender == Sender.MERCHANT,
+            Message.created_at <= diagnosed_at,
         )
-        .group_by(diagnosed.c.sid)
+        .correlate_except(Message)
+        .scalar_subquery()
     )
 
 
@@ -184,6 +190,7 @@ def terminal_rows(conversations: Conversations) -> Select[Any]:
     )
     return select(
         rows.c.sid,
+        rows.c.merchant_id,
         rows.c.terminal_no,
         Terminal.id.label("terminal_id"),
         func.coalesce(Terminal.software_version, "未知").label("version"),
@@ -198,6 +205,15 @@ def terminal_rows(conversations: Conversations) -> Select[Any]:
 
 
 # --- tickets: the queue, the agents and the ratings ---------------------------------------------
+
+
+def rated(period: Period, scope: Scope) -> Select[Any]:
+    """Tickets opened in the period that the merchant rated."""
+    query = select(Ticket).where(
+        Ticket.created_at >= period.start, Ticket.created_at < period.end,
+        Ticket.rating.is_not(None),
+    )  # fmt: skip
+    return query if scope.everyone else query.where(Ticket.assignee_id == scope.agent_id)
 
 
 def tickets(period: Period, now: dt.datetime, scope: Scope) -> Select[Any]:

@@ -138,7 +138,7 @@ def diagnosis_kpis(found: DiagnosisFigures) -> dict[str, str]:
     return {
         "p50": "—" if found.turns.p50 is None else f"{found.turns.p50} 轮",
         "p90": "—" if found.turns.p90 is None else f"{found.turns.p90} 轮",
-        "no_ref": percent(found.without_ref, found.diagnosed),
+        "no_ref": percent(found.without_ref, found.diagnoses),
     }
 
 

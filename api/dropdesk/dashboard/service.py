@@ -69,7 +69,8 @@ class Outcomes:
 
 @dataclass(frozen=True)
 class DiagnosisFigures:
-    diagnosed: int
+    diagnosed: int  # conversations
+    diagnoses: int
     turns: Spread
     without_ref: int
 
@@ -138,20 +139,18 @@ def rate(part: int, whole: int) -> Decimal | None:
 def _pivot(rows: list[tuple[int, str, int]]) -> dict[int, dict[str, int]]:
     table: dict[int, dict[str, int]] = defaultdict(dict)
     for key, column, count in rows:
-        table[key][column] = count
+        table[key][column] = table[key].get(column, 0) + count
     return table
 
 
 def traffic(*, db_session: Session, period: Period, now: dt.datetime) -> Traffic:
     rows = Conversations(period, now).select("day", "hour", "channel").subquery()
-    by_day = db_session.execute(
-        select(rows.c.day, rows.c.channel, func.count()).group_by(rows.c.day, rows.c.channel)
+    grouped = db_session.execute(
+        select(rows.c.day, rows.c.hour, rows.c.channel, func.count())
+        .group_by(rows.c.day, rows.c.hour, rows.c.channel)
     ).all()
-    by_hour = db_session.execute(
-        select(rows.c.hour, rows.c.channel, func.count()).group_by(rows.c.hour, rows.c.channel)
-    ).all()
-    days = _pivot([(d, c, n) for d, c, n in by_day])
-    hours = _pivot([(h, c, n) for h, c, n in by_hour])
+    days = _pivot([(d, c, n) for d, _, c, n in grouped])
+    hours = _pivot([(h, c, n) for _, h, c, n in grouped])
     return Traffic(
         by_day={day: dict(days.get(period.day_number(day), {})) for day in period.days},
         by_hour={hour: dict(hours.get(hour, {})) for hour in range(24)},
@@ -196,21 +195,28 @@ def outcomes(*, db_session: Session, period: Period, now: dt.datetime) -> Outcom
 
 
 def diagnosis(*, db_session: Session, period: Period, now: dt.datetime) -> DiagnosisFigures:
-    """Turns to the first diagnosis and how many got there without an order reference."""
+    """Turns to the first diagnosis, and how many diagnoses had no order reference to go on."""
     conversations = Conversations(period, now)
     diagnosed = (
-        conversations.select("sid", "diagnosed_at", "no_ref")
-        .where(conversations.first_diagnosis().c.session_id.is_not(None))
+        conversations.select("sid", "diagnosed_at", "diagnoses", "no_ref")
+        .where(conversations.diagnoses().c.session_id.is_not(None))
         .subquery()
     )
-    count, without_ref = db_session.execute(
-        select(func.count(), func.coalesce(func.sum(diagnosed.c.no_ref), 0))
+    count, diagnoses, without_ref = db_session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(diagnosed.c.diagnoses), 0),
+            func.coalesce(func.sum(diagnosed.c.no_ref), 0),
+        )
     ).one()
-    turns = facts.merchant_turns(diagnosed).subquery()
-    spread = db_session.execute(percentiles(select(turns.c.v))).one()
+    turns = facts.merchant_turns(diagnosed.c.sid, diagnosed.c.diagnosed_at)
+    spread = db_session.execute(
+        percentiles(select(turns.label("v")).select_from(diagnosed))
+    ).one()
     return DiagnosisFigures(
         diagnosed=count,
-        turns=Spread(spread.n or 0, spread.p50, spread.p90),
+        diagnoses=int(diagnoses),
+        turns=Spread(spread.v_n or 0, spread.v_p50, spread.v_p90),
         without_ref=int(without_ref),
     )
 
@@ -226,14 +232,17 @@ def queue(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope
     )
     rows = facts.tickets(period, now, scope).subquery()
     agent = func.coalesce(rows.c.agent_id, 0)
-    spreads: dict[str, dict[int, Spread]] = {}
-    for column in ("wait_s", "handle_s"):
-        spreads[column] = {}
-        for grouped in (False, True):
-            source = select(rows.c[column].label("v"), *([agent.label("g")] if grouped else []))
-            for found in db_session.execute(percentiles(source, grouped=grouped)):
-                key = found.g if grouped else -1
-                spreads[column][key] = Spread(found.n or 0, found.p50, found.p90)
+    columns = ("wait_s", "handle_s")
+    spreads: dict[str, dict[int, Spread]] = {column: {} for column in columns}
+    for grouped in (False, True):
+        source = select(*[rows.c[c] for c in columns], *([agent.label("g")] if grouped else []))
+        for found in db_session.execute(percentiles(source, columns, grouped=grouped)):
+            for column in columns:
+                spreads[column][found.g if grouped else -1] = Spread(
+                    getattr(found, f"{column}_n") or 0,
+                    getattr(found, f"{column}_p50"),
+                    getattr(found, f"{column}_p90"),
+                )
     slas: dict[int, dict[str, int]] = defaultdict(dict)
     totals: dict[int, int] = defaultdict(int)
     for agent_id, sla, n in db_session.execute(
@@ -266,20 +275,19 @@ def queue(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope
 
 def ratings(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope,
             limit: int = 100) -> RatingFigures:  # fmt: skip
-    rows = facts.tickets(period, now, scope).subquery()
-    rated = rows.c.rating.is_not(None)
+    rows = facts.rated(period, scope).subquery()
     distribution: dict[int, int] = {
         score: n
         for score, n in db_session.execute(
-            select(rows.c.rating, func.count()).where(rated).group_by(rows.c.rating)
+            select(rows.c.rating, func.count()).group_by(rows.c.rating)
         )
     }
     count, total = db_session.execute(
-        select(func.count(), func.coalesce(func.sum(rows.c.rating), 0)).where(rated)
+        select(func.count(), func.coalesce(func.sum(rows.c.rating), 0))
     ).one()
     names = _agent_names(db_session)
     listed = db_session.execute(
-        select(rows).where(rated).order_by(rows.c.created_at.desc()).limit(limit)
+        select(rows).order_by(rows.c.created_at.desc(), rows.c.id.desc()).limit(limit)
     ).all()
     return RatingFigures(
         count=count,
@@ -287,13 +295,13 @@ def ratings(*, db_session: Session, period: Period, now: dt.datetime, scope: Sco
         distribution={score: distribution.get(score, 0) for score in range(5, 0, -1)},
         rated=[
             RatedTicket(
-                ticket_no=r.ticket_no, sid=r.sid, agent=names.get(r.agent_id or 0, UNASSIGNED),
-                rating=r.rating, resolution=r.resolution, note=r.resolution_note,
-                created_at=r.created_at,
+                ticket_no=r.ticket_no, sid=r.session_id,
+                agent=names.get(r.assignee_id or 0, UNASSIGNED), rating=r.rating,
+                resolution=r.resolution, note=r.resolution_note, created_at=r.created_at,
             )
             for r in listed
         ],
-    )
+    )  # fmt: skip
 
 
 def terminals(*, db_session: Session, period: Period, now: dt.datetime, limit: int = 10
@@ -303,8 +311,7 @@ def terminals(*, db_session: Session, period: Period, now: dt.datetime, limit: i
     top = db_session.execute(
         select(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no, Merchant.name,
                rows.c.model, rows.c.version, func.count().label("drops"))
-        .join(ChatSession, ChatSession.id == rows.c.sid)
-        .join(Merchant, Merchant.id == ChatSession.merchant_id)
+        .join(Merchant, Merchant.id == rows.c.merchant_id)
         .group_by(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no, Merchant.name,
                   rows.c.model, rows.c.version)
         .order_by(func.count().desc(), rows.c.terminal_no)

@@ -69,25 +69,36 @@ def rank_at(count: Any, percent: int) -> ColumnElement[int]:
     return idiv(count * percent + 99, 100)
 
 
-def percentiles(source: Select[Any], *, grouped: bool = False, percents: tuple[int, ...] = (50, 90)
-                ) -> Select[Any]:  # fmt: skip
-    """Per group (or overall): count and nearest-rank percentiles of `source`'s column `v`.
+def percentiles(
+    source: Select[Any],
+    columns: tuple[str, ...] = ("v",),
+    *,
+    grouped: bool = False,
+    percents: tuple[int, ...] = (50, 90),
+) -> Select[Any]:
+    """Per group `g` (or overall): for each column, its count and nearest-rank percentiles.
 
-    `source` selects a column `v` (and `g` when grouped); rows whose v is NULL are left out.
+    Answers `<column>_n` and `<column>_p50`, `<column>_p90`; NULLs are left out.
     """
     inner = source.subquery("values_")
     partition = [inner.c.g] if grouped else []
-    ranked = select(
-        *partition,
-        inner.c.v,
-        func.row_number().over(partition_by=partition, order_by=inner.c.v).label("rn"),
-        func.count().over(partition_by=partition).label("n"),
-    ).where(inner.c.v.is_not(None)).subquery("ranked")
-    columns = [func.max(ranked.c.n).label("n")] + [
-        func.max(case((ranked.c.rn == rank_at(ranked.c.n, p), ranked.c.v))).label(f"p{p}")
-        for p in percents
-    ]
-    query = select(*([ranked.c.g] if grouped else []), *columns)
+    ranks = []
+    for name in columns:
+        value = inner.c[name]
+        order = [case((value.is_(None), 1), else_=0), value]  # NULLs last on both backends
+        ranks += [
+            value.label(name),
+            func.row_number().over(partition_by=partition, order_by=order).label(f"{name}_rn"),
+            func.count(value).over(partition_by=partition).label(f"{name}_n"),
+        ]
+    ranked = select(*partition, *ranks).subquery("ranked")
+    aggregates = []
+    for name in columns:
+        value, rn, n = ranked.c[name], ranked.c[f"{name}_rn"], ranked.c[f"{name}_n"]
+        aggregates.append(func.max(n).label(f"{name}_n"))
+        aggregates += [func.max(case((rn == rank_at(n, p), value))).label(f"{name}_p{p}")
+                       for p in percents]  # fmt: skip
+    query = select(*([ranked.c.g] if grouped else []), *aggregates)
     return query.group_by(ranked.c.g) if grouped else query
 
 
