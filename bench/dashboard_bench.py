@@ -209,7 +209,7 @@ def explain(url: str, full: int) -> None:
     seen: list[tuple[str, Any]] = []
 
     def record(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "dashboard" not in statement:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             seen.append((statement, parameters))
 
     now = now_shanghai()
@@ -246,18 +246,21 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=3, help="full plans of the N slowest")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", metavar="SCHEMA", help="a schema kept by --keep (not dropped)")
     args = parser.parse_args()
-    schema = f"dd_dash_bench_{uuid.uuid4().hex[:8]}"
+    schema = args.reuse or f"dd_dash_bench_{uuid.uuid4().hex[:8]}"
     admin = get_engine(args.postgres)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    if not args.reuse:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
     url = f"{args.postgres}?options=-csearch_path%3D{schema}"
     try:
         upgrade(url)
         n = args.conversations
-        print(f"building {n:,} conversations, {n * MESSAGES_PER_CONVERSATION:,} messages over "
-              f"{DAYS} days in schema {schema} ...")  # fmt: skip
-        build(url, n, now_shanghai())
+        if not args.reuse:
+            print(f"building {n:,} conversations, {n * MESSAGES_PER_CONVERSATION:,} messages "
+                  f"over {DAYS} days in schema {schema} ...")  # fmt: skip
+            build(url, n, now_shanghai())
         print(f"\n1. the page, {args.runs} requests each (uvicorn, loopback, gzip off)")
         bench_pages(url, args.runs)
         print(f"\n2. each figure's queries alone, 30 days, {args.runs} runs each")
@@ -266,7 +269,7 @@ def main() -> None:
         explain(url, args.plans)
     finally:
         get_engine(url).dispose()
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"\nkept schema {schema}")
         else:
             with admin.begin() as conn:

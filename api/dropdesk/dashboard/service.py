@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from dropdesk.agent.models import Agent
@@ -16,6 +19,7 @@ from dropdesk.dashboard import facts
 from dropdesk.dashboard.facts import Conversations, Scope
 from dropdesk.dashboard.period import Period, day_of
 from dropdesk.dashboard.sqlfn import percentiles
+from dropdesk.database.core import get_session_factory
 from dropdesk.diagnosis.models import DropCode
 from dropdesk.merchant.models import Merchant
 
@@ -202,22 +206,14 @@ def diagnosis(*, db_session: Session, period: Period, now: dt.datetime) -> Diagn
         .where(conversations.diagnoses().c.session_id.is_not(None))
         .subquery()
     )
-    count, diagnoses, without_ref = db_session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(diagnosed.c.diagnoses), 0),
-            func.coalesce(func.sum(diagnosed.c.no_ref), 0),
-        )
-    ).one()
     turns = facts.merchant_turns(diagnosed.c.sid, diagnosed.c.diagnosed_at)
-    spread = db_session.execute(
-        percentiles(select(turns.label("v")).select_from(diagnosed))
-    ).one()
+    source = select(turns.label("v"), diagnosed.c.diagnoses, diagnosed.c.no_ref)
+    found = db_session.execute(percentiles(source, totals=("diagnoses", "no_ref"))).one()
     return DiagnosisFigures(
-        diagnosed=count,
-        diagnoses=int(diagnoses),
-        turns=Spread(spread.v_n or 0, spread.v_p50, spread.v_p90),
-        without_ref=int(without_ref),
+        diagnosed=found.v_n or 0,
+        diagnoses=int(found.diagnoses_sum),
+        turns=Spread(found.v_n or 0, found.v_p50, found.v_p90),
+        without_ref=int(found.no_ref_sum),
     )
 
 
@@ -230,19 +226,23 @@ def queue(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope
     waiting = db_session.scalar(
         select(func.count()).where(ChatSession.status == SessionStatus.QUEUED)
     )
-    rows = facts.tickets(period, now, scope).subquery()
+    rows = facts.tickets(period, now, scope).cte("tickets").prefix_with("MATERIALIZED")
     agent = func.coalesce(rows.c.agent_id, 0)
     columns = ("wait_s", "handle_s")
     spreads: dict[str, dict[int, Spread]] = {column: {} for column in columns}
-    for grouped in (False, True):
-        source = select(*[rows.c[c] for c in columns], *([agent.label("g")] if grouped else []))
-        for found in db_session.execute(percentiles(source, columns, grouped=grouped)):
-            for column in columns:
-                spreads[column][found.g if grouped else -1] = Spread(
-                    getattr(found, f"{column}_n") or 0,
-                    getattr(found, f"{column}_p50"),
-                    getattr(found, f"{column}_p90"),
-                )
+    # Each agent's tickets, and all of them again as group -1: one query for both.
+    source = union_all(
+        select(agent.label("g"), rows.c.wait_s, rows.c.handle_s),
+        select(literal(-1).label("g"), rows.c.wait_s, rows.c.handle_s),
+    )
+    for found in db_session.execute(percentiles(select(source.subquery()), columns,
+                                                grouped=True)):  # fmt: skip
+        for column in columns:
+            spreads[column][found.g] = Spread(
+                getattr(found, f"{column}_n") or 0,
+                getattr(found, f"{column}_p50"),
+                getattr(found, f"{column}_p90"),
+            )
     slas: dict[int, dict[str, int]] = defaultdict(dict)
     totals: dict[int, int] = defaultdict(int)
     for agent_id, sla, n in db_session.execute(
@@ -306,23 +306,56 @@ def ratings(*, db_session: Session, period: Period, now: dt.datetime, scope: Sco
 
 def terminals(*, db_session: Session, period: Period, now: dt.datetime, limit: int = 10
               ) -> tuple[list[TerminalRow], list[VersionRow]]:  # fmt: skip
-    """Terminals whose sales drop most, and the same counted by software version."""
+    """Terminals whose sales drop most, and the same counts summed by software version."""
     rows = facts.terminal_rows(Conversations(period, now)).subquery()
-    top = db_session.execute(
-        select(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no, Merchant.name,
-               rows.c.model, rows.c.version, func.count().label("drops"))
-        .join(Merchant, Merchant.id == rows.c.merchant_id)
-        .group_by(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no, Merchant.name,
-                  rows.c.model, rows.c.version)
-        .order_by(func.count().desc(), rows.c.terminal_no)
-        .limit(limit)
-    ).all()  # fmt: skip
-    versions = db_session.execute(
-        select(rows.c.version, func.count(), func.count(rows.c.terminal_id.distinct()))
-        .group_by(rows.c.version)
-        .order_by(func.count().desc(), rows.c.version)
-    ).all()
-    return (
-        [TerminalRow(*r) for r in top],
-        [VersionRow(v, n, t) for v, n, t in versions],
-    )
+    drops = func.count().label("drops")
+    per_terminal = [
+        TerminalRow(*row)
+        for row in db_session.execute(
+            select(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no, Merchant.name,
+                   rows.c.model, rows.c.version, drops)
+            .join(Merchant, Merchant.id == rows.c.merchant_id)
+            .group_by(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no,
+                      Merchant.name, rows.c.model, rows.c.version)
+            .order_by(drops.desc(), rows.c.terminal_no, rows.c.terminal_id)
+        )
+    ]  # fmt: skip
+    versions: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for terminal in per_terminal:
+        versions[terminal.version][0] += terminal.drops
+        versions[terminal.version][1] += 1
+    ranked = sorted(versions.items(), key=lambda item: (-item[1][0], item[0]))
+    return per_terminal[:limit], [VersionRow(v, n, t) for v, (n, t) in ranked]
+
+@dataclass(frozen=True)
+class TeamFigures:
+    traffic: Traffic
+    outcomes: Outcomes
+    codes: list[CodeRow]
+    diagnosis: DiagnosisFigures
+    terminals: tuple[list[TerminalRow], list[VersionRow]]
+
+
+def _figure(database_url: str, figure: Callable[..., Any], period: Period,
+            now: dt.datetime) -> Any:  # fmt: skip
+    db_session = get_session_factory(database_url)()
+    try:
+        return figure(db_session=db_session, period=period, now=now)
+    finally:
+        db_session.close()
+
+
+def team(*, database_url: str, period: Period, now: dt.datetime) -> TeamFigures:
+    """The team's figures, each on a connection of its own at the same time.
+
+    The queries are independent and each keeps one core of the database busy: side by side
+    the page waits for the slowest, not for their sum. Each reads its own snapshot.
+    """
+    figures: dict[str, Callable[..., Any]] = {
+        "traffic": traffic, "outcomes": outcomes, "codes": drop_codes,
+        "diagnosis": diagnosis, "terminals": terminals,
+    }  # fmt: skip
+    with ThreadPoolExecutor(max_workers=len(figures), thread_name_prefix="dashboard") as pool:
+        running = {name: pool.submit(_figure, database_url, figure, period, now)
+                   for name, figure in figures.items()}  # fmt: skip
+        return TeamFigures(**{name: future.result() for name, future in running.items()})

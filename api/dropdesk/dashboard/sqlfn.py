@@ -75,12 +75,15 @@ def percentiles(
     *,
     grouped: bool = False,
     percents: tuple[int, ...] = (50, 90),
+    totals: tuple[str, ...] = (),
 ) -> Select[Any]:
     """Per group `g` (or overall): for each column, its count and nearest-rank percentiles.
 
-    Answers `<column>_n` and `<column>_p50`, `<column>_p90`; NULLs are left out.
+    Answers `<column>_n` and `<column>_p50`, `<column>_p90` (NULLs left out), and the sum of
+    each of `totals` as `<total>_sum`. The source is computed once (a materialized CTE): its
+    columns may be costly subqueries that the ranking would otherwise repeat.
     """
-    inner = source.subquery("values_")
+    inner = source.cte("values_").prefix_with("MATERIALIZED")
     partition = [inner.c.g] if grouped else []
     ranks = []
     for name in columns:
@@ -91,8 +94,8 @@ def percentiles(
             func.row_number().over(partition_by=partition, order_by=order).label(f"{name}_rn"),
             func.count(value).over(partition_by=partition).label(f"{name}_n"),
         ]
-    ranked = select(*partition, *ranks).subquery("ranked")
-    aggregates = []
+    ranked = select(*partition, *ranks, *[inner.c[t] for t in totals]).subquery("ranked")
+    aggregates = [func.coalesce(func.sum(ranked.c[t]), 0).label(f"{t}_sum") for t in totals]
     for name in columns:
         value, rn, n = ranked.c[name], ranked.c[f"{name}_rn"], ranked.c[f"{name}_n"]
         aggregates.append(func.max(n).label(f"{name}_n"))

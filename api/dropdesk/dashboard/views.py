@@ -63,20 +63,18 @@ def dashboard(request: Request, viewer: MaybeViewer, settings: SettingsDep,
     }  # fmt: skip
     context["ratings_chart"] = page.ratings_chart(context["ratings"], links)  # type: ignore[arg-type]
     if scope.everyone:
-        traffic = service.traffic(**figures)
-        outcomes = service.outcomes(**figures)
-        codes = service.drop_codes(**figures)
-        diagnosis = service.diagnosis(**figures)
-        top, versions = service.terminals(**figures)
+        found = service.team(database_url=settings.database_url, period=period, now=now)
+        top, versions = found.terminals
         context |= {
-            "traffic": traffic, "traffic_charts": page.traffic_charts(traffic, links),
-            "outcomes": outcomes, "outcome_charts": page.outcome_charts(outcomes, links),
-            "resolution": page.percent(outcomes.bot_resolved, outcomes.ended),
-            "codes": codes, "codes_count": page.codes_chart(codes, links, by="count"),
-            "codes_amount": page.codes_chart(codes, links, by="amount"),
-            "diagnosis": diagnosis, "diagnosis_kpis": page.diagnosis_kpis(diagnosis),
-            "terminals": top, "versions": versions,
-            "versions_chart": page.versions_chart(versions, links),
+            "traffic": found.traffic,
+            "traffic_charts": page.traffic_charts(found.traffic, links),
+            "outcomes": found.outcomes,
+            "outcome_charts": page.outcome_charts(found.outcomes, links),
+            "resolution": page.percent(found.outcomes.bot_resolved, found.outcomes.ended),
+            "codes_count": page.codes_chart(found.codes, links, by="count"),
+            "codes_amount": page.codes_chart(found.codes, links, by="amount"),
+            "diagnosis": found.diagnosis, "diagnosis_kpis": page.diagnosis_kpis(found.diagnosis),
+            "terminals": top, "versions_chart": page.versions_chart(versions, links),
         }  # fmt: skip
     return pages.render(request, "dashboard.html", context, settings=settings)
 
