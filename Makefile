@@ -110,6 +110,7 @@ bench: setup train
 	$(BOT_VENV)/bin/python bench/amount_bench.py
 	$(VENV)/bin/python bench/diagnosis_bench.py
 	$(VENV)/bin/python bench/handoff_bench.py
+	$(VENV)/bin/python bench/dashboard_bench.py
 	$(VENV)/bin/python bench/turn_bench.py $(MODEL) --train
 	$(VENV)/bin/python bench/wechat_bench.py $(MODEL)
 	$(VENV)/bin/python bench/slip_bench.py
