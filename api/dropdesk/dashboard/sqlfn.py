@@ -16,6 +16,17 @@ from sqlalchemy.sql.functions import FunctionElement
 SHANGHAI_OFFSET = 8 * 3600
 
 
+def _per_backend(element: type[FunctionElement[Any]], **templates: str) -> None:
+    """Compile a one-argument SQL function from a template per backend ({} is the argument)."""
+    for dialect, template in templates.items():
+
+        def render(fn: FunctionElement[Any], compiler: SQLCompiler, template: str = template,
+                   **kw: Any) -> str:  # fmt: skip
+            return template.format(compiler.process(fn.clauses, **kw))
+
+        compiles(element, dialect)(render)
+
+
 class epoch_seconds(FunctionElement[int]):
     """Whole seconds since the Unix epoch of a UTCDateTime column."""
 
@@ -23,14 +34,11 @@ class epoch_seconds(FunctionElement[int]):
     inherit_cache = True
 
 
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} / 1000000)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_pg(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+_per_backend(
+    epoch_seconds,
+    sqlite="({} / 1000000)",
+    postgresql="CAST(FLOOR(EXTRACT(EPOCH FROM {})) AS BIGINT)",
+)
 
 
 class _Division(FunctionElement[int]):
@@ -112,12 +120,9 @@ class fen_of(FunctionElement[int]):
     inherit_cache = True
 
 
-@compiles(fen_of, "sqlite")
-def _fen_sqlite(element: fen_of, compiler: SQLCompiler, **kw: Any) -> str:
+_per_backend(
+    fen_of,
     # Two decimals times 100 is exact after rounding for any amount under 10^13 fen.
-    return f"CAST(ROUND(CAST({compiler.process(element.clauses, **kw)} AS REAL) * 100) AS INTEGER)"
-
-
-@compiles(fen_of, "postgresql")
-def _fen_pg(element: fen_of, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(CAST({compiler.process(element.clauses, **kw)} AS NUMERIC) * 100 AS BIGINT)"
+    sqlite="CAST(ROUND(CAST({} AS REAL) * 100) AS INTEGER)",
+    postgresql="CAST(CAST({} AS NUMERIC) * 100 AS BIGINT)",
+)
