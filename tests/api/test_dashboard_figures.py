@@ -68,6 +68,7 @@ def test_bot_resolution_and_escalations_by_reason(db_session: Session, known: Kn
     assert found.by_day[dt.date(2026, 11, 18)] == {"undiagnosed": 1, "solved": 1, "silent": 1}
     assert found.by_day[dt.date(2026, 11, 20)] == {"escalated": 1, "open": 1}
     assert listed(db_session, known, outcome="silent") == {"silent", "reversed"}
+    assert listed(db_session, known, outcome="bot") == {"solved", "silent", "reversed"}
     assert listed(db_session, known, outcome="escalated", reason="not_solved") == {"queued"}
 
 
@@ -79,6 +80,7 @@ def test_turns_to_a_diagnosis_and_diagnoses_without_a_reference(db_session: Sess
     assert found.turns == Spread(6, 2, 4)
     assert found.without_ref == 2
     assert listed(db_session, known, no_ref="1") == {"silent", "queued"}
+    assert len(listed(db_session, known, no_ref="any")) == 6
 
 
 def test_queue_waits_handle_times_and_sla_per_agent(db_session: Session, known: Known) -> None:
@@ -97,6 +99,7 @@ def test_queue_waits_handle_times_and_sla_per_agent(db_session: Session, known: 
     assert listed(db_session, known, sla="breached") == {"late_night", "queued"}
     assert listed(db_session, known, agent=str(known.agents["alice"])) == {"needs_human"}
     assert listed(db_session, known, agent="0") == {"queued"}
+    assert listed(db_session, known, agent="any") == {"needs_human", "late_night", "queued"}
 
 
 def test_ratings_average_distribution_and_notes(db_session: Session, known: Known) -> None:
