@@ -7,9 +7,12 @@ from pathlib import Path
 
 import yaml
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session
 
+from dropdesk import demo
 from dropdesk.config import ROOT
+from dropdesk.conversation.models import ChatSession
 from dropdesk.dashboard import charts
 from dropdesk.dashboard.facts import SOLVED_REPLY
 from dropdesk.dashboard.period import Period, parse
@@ -65,3 +68,17 @@ def test_charts_escape_labels_and_link_every_mark() -> None:
     day = charts.Stack("1/1", (("widget", 2, "/w"), ("api", 0, "/a")), "/all")
     stacked = charts.stacked("t", [day], [("widget", "网页"), ("api", "接口")])
     assert stacked.count("<rect") == 1 and ">2</text>" in stacked
+
+
+def test_the_demo_history_is_weeks_long_replaced_on_reseed_and_never_queued(
+    db_session: Session,
+) -> None:
+    now = dt.datetime(2026, 12, 4, 15, 0, tzinfo=SHANGHAI)
+    first = demo.seed_history(db_session=db_session, now=now)
+    again = demo.seed_history(db_session=db_session, now=now)
+    assert first == again > 20 * 30
+    assert db_session.scalar(select(func.count()).select_from(ChatSession)) == again
+    days = db_session.scalars(select(ChatSession.created_at)).all()
+    assert (now - min(days)).days >= demo.HISTORY_DAYS
+    held = select(func.count()).where(ChatSession.status.in_(["queued", "agent"]))
+    assert db_session.scalar(held) == 0
