@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import amount_confirmation, drop_details, merchant_claims
+from actions import amount_confirmation, drop_details, merchant_claims, photo_confirmation
 from actions.normalise import (
     find_references,
     parse_amount,
@@ -36,6 +36,14 @@ _THE_OTHER = re.compile(
     r"另外那|另外一个|另一个|另一笔|那一笔呢|第二笔|第二个|剩下的?那|还有一个单号"
 )
 _MONEY_WORDS = ("金额", "元", "块", "¥", "￥", "钱", "万")
+# Questions and small talk with a rule of their own during the form: asked while a photo waits
+# for its yes, they are answered and the photo keeps waiting.
+DETOURS = frozenset({
+    "ask_network", "ask_hardware", "ask_software_upgrade", "ask_reprint", "ask_settlement_time",
+    "ask_refund_time", "ask_response_code", "ask_training", "ask_prevention",
+    "ask_licensed_acquirer", "ask_ticket_status", "greet", "thank", "bot_challenge", "chitchat",
+    "out_of_scope", "request_human",
+})  # fmt: skip
 Slots = dict[str, Any]
 
 
@@ -77,6 +85,12 @@ def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+def _waits(events: list[EventType]) -> bool:
+    """Tell whether these events leave the form waiting on pending_question."""
+    requested = [e.get("value") for e in events if e.get("name") == "requested_slot"]
+    return bool(requested) and requested[-1] == amount_confirmation.WAITING
+
+
 class ValidateDropForm(FormValidationAction):
     """Normalise order_ref, txn_time, amount (and card_last4 when given)."""
 
@@ -106,11 +120,25 @@ class ValidateDropForm(FormValidationAction):
         and the diagnosis asks for what separates candidates if several fit.
         """
         events = await super().run(dispatcher, tracker, domain)
-        if self._new_drop(tracker):
+        new_drop = self._new_drop(tracker)
+        if new_drop:
             events.append(SlotSet("pending_question", None))
-        events += self._confirm_amount(dispatcher, tracker, domain, events)
-        if amount_confirmation.confirming(events):
-            # The amount waits for the merchant's yes: the form neither completes nor asks.
+        photo = photo_confirmation.photo_sent(tracker)
+        waiting_photo = None if new_drop else photo_confirmation.waiting_photo(tracker)
+        before = {
+            slot: value_before_latest_message(tracker, slot) for slot in photo_confirmation.SLOTS
+        }
+        if photo is not None:
+            events += await self._ask_about_photo(dispatcher, tracker, photo)
+        elif waiting_photo is not None and not photo_confirmation.typed_details(events, before):
+            events += await self._answer_about_photo(dispatcher, tracker, waiting_photo)
+        else:
+            if waiting_photo is not None:
+                events.append(SlotSet("pending_question", None))  # typed details win
+            events += self._confirm_amount(dispatcher, tracker, domain, events)
+        if _waits(events):
+            # A photo or an amount waits for the merchant's yes (or the details are asked for
+            # in one message): the form neither completes nor asks.
             return [e for e in events if e.get("name") != "requested_slot" or e.get("value")]
         slots = {name: tracker.get_slot(name) for name in ("order_ref", "txn_time", "amount")}
         for event in events:
@@ -128,6 +156,36 @@ class ValidateDropForm(FormValidationAction):
     ) -> None:
         # The domain's order of required slots decides what to ask next.
         return None
+
+    async def _ask_about_photo(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, attachment_id: int
+    ) -> list[EventType]:
+        """A photo the service read: ask whether what it shows is right (nothing filled yet)."""
+        fields = await photo_confirmation.fetch_fields(tracker.sender_id, attachment_id)
+        if not fields or not photo_confirmation.slot_values(fields):
+            return photo_confirmation.give_up(dispatcher, photo_confirmation.UNAVAILABLE)
+        return photo_confirmation.ask(dispatcher, attachment_id, fields, self.clock())
+
+    async def _answer_about_photo(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, attachment_id: int
+    ) -> list[EventType]:
+        """The merchant's answer while a photo's details wait for a yes."""
+        text, intent = latest_text(tracker), latest_intent(tracker)
+        if amount_confirmation.says_yes(text, intent):
+            fields = await photo_confirmation.fetch_fields(tracker.sender_id, attachment_id)
+            if not fields:
+                return photo_confirmation.give_up(dispatcher, photo_confirmation.UNAVAILABLE)
+            return photo_confirmation.fill(tracker, fields)
+        if amount_confirmation.says_no(text, intent):
+            ref, time, amount = (tracker.get_slot(slot) for slot in DETAILS)
+            if (ref and ref != drop_details.UNKNOWN_REF) or (time and amount):
+                # What was typed before the photo is enough to look.
+                return [SlotSet("pending_question", None)]
+            return photo_confirmation.give_up(dispatcher, photo_confirmation.DENIED)
+        if intent in DETOURS:
+            # Nothing validated: the form lets the question's own rule answer, then waits again.
+            return [SlotSet("requested_slot", amount_confirmation.WAITING)]
+        return await self._ask_about_photo(dispatcher, tracker, attachment_id)
 
     def _confirm_amount(
         self,
@@ -218,9 +276,12 @@ class ValidateDropForm(FormValidationAction):
 
     def _new_drop(self, tracker: Tracker) -> bool:
         """This message starts another drop: 还有一笔 after a diagnosis, the other reference of
-        two, or a drop report that is not a follow-up about the drop just diagnosed."""
+        two, a photo sent outside the form, or a drop report that is not a follow-up about the
+        drop just diagnosed."""
         if not self._activating(tracker):
             return False
+        if latest_intent(tracker) == photo_confirmation.INTENT:
+            return True  # a photo sent outside the form is another drop, read from scratch
         if self._back_to_other(tracker):
             return True
         if drop_details.says_correction(latest_text(tracker)):

@@ -15,6 +15,10 @@ class ServiceError(Exception):
     """The service could not be reached or answered with an error."""
 
 
+class NotFoundError(ServiceError):
+    """The service answered HTTP 404: no such session, or nothing of that name in it."""
+
+
 class DropDeskService(Protocol):
     """What the actions need from the DropDesk service."""
 
@@ -27,6 +31,8 @@ class DropDeskService(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     async def terminals(self, session_id: str) -> list[dict[str, Any]]: ...
+
+    async def reading(self, session_id: str, attachment_id: int) -> dict[str, Any] | None: ...
 
 
 class HttpDropDeskService:
@@ -52,6 +58,8 @@ class HttpDropDeskService:
                 aiohttp.ClientSession(timeout=self._timeout, headers=self._headers) as http,
                 http.request(method, url, json=payload, params=params) as response,
             ):
+                if response.status == 404:
+                    raise NotFoundError(f"{method} {url} -> HTTP 404")
                 if response.status >= 400:
                     raise ServiceError(f"{method} {url} -> HTTP {response.status}")
                 return await response.json()
@@ -84,6 +92,18 @@ class HttpDropDeskService:
         data = await self._request("GET", self._url(session_id, "terminals"), None)
         if not isinstance(data, list):
             raise ServiceError("terminals answer is not a list")
+        return data
+
+    async def reading(self, session_id: str, attachment_id: int) -> dict[str, Any] | None:
+        """What the service read on a photo of the session; None when it has not read it."""
+        try:
+            data = await self._request(
+                "GET", self._url(session_id, f"attachments/{int(attachment_id)}/reading"), None
+            )
+        except NotFoundError:
+            return None
+        if not isinstance(data, dict) or "status" not in data:
+            raise ServiceError("reading answer has no status")
         return data
 
 

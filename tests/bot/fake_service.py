@@ -38,6 +38,10 @@ reversed by the merchant's refund; any other reference is not_found and
 612300000500 answers HTTP 500. Without a reference: card tail 6688 finds one sale
 (approved_not_printed), another tail is not_found, and no tail is ambiguous (ask card_last4).
 
+Photos: the fake has read the photos a test gave it (add_reading(attachment id, fields), one
+SlipReading as the service stores it, checked against the contract); any other attachment answers
+HTTP 404 (None in memory), as a photo the service has not read.
+
 Escalations open one ticket per session (DD-<day>-<n>, status new, queued behind the other new
 tickets, 5 minutes per place); with offline=True they say when agents start again (09:00).
 """
@@ -223,13 +227,20 @@ AMBIGUOUS = _diagnosis(
     "ambiguous",
     [
         _txn("612300000021", card_masked="622202******6688"),
-        _txn("612300000022", terminal_no="10020002", card_masked="621700******1234",
-             response_code="51",
-             terminal_status="failed"),
+        _txn(
+            "612300000022",
+            terminal_no="10020002",
+            card_masked="621700******1234",
+            response_code="51",
+            terminal_status="failed",
+        ),
     ],
     ["ask_card_last4"],
-    details={"separating": "card_last4",
-             "separators": "card_last4,terminal,screen,reference", "outcomes_differ": "true"},
+    details={
+        "separating": "card_last4",
+        "separators": "card_last4,terminal,screen,reference",
+        "outcomes_differ": "true",
+    },
 )
 FOUND_BY_CARD = _diagnosis(
     "approved_not_printed",
@@ -272,6 +283,9 @@ class FakeDropDeskService:
         self.ticket_lookups: list[tuple[str, str | None]] = []
         # Every ticket filed, oldest first, with its "merchant" and "session".
         self.filed: list[dict[str, Any]] = []
+        # Photo readings by (session, attachment id), and every reading asked for.
+        self.readings: dict[tuple[str, int], dict[str, Any]] = {}
+        self.reading_lookups: list[tuple[str, int]] = []
 
     # --- what tests set up ---------------------------------------------------------------
 
@@ -304,6 +318,32 @@ class FakeDropDeskService:
         }
         self.filed.append(ticket)
         return ticket
+
+    def add_reading(
+        self,
+        attachment_id: int,
+        fields: dict[str, Any],
+        *,
+        session: str = "chat-1",
+        kind: str = "slip",
+        message: str = "我从照片上看到：…，对吗？",
+    ) -> dict[str, Any]:
+        """Keep what the reader saw on a photo of the session, as the service stores it."""
+        blank = dict.fromkeys(
+            ("merchant_no", "terminal_no", "reference_no", "trace_no", "batch_no", "amount",
+             "txn_time", "card_last4", "response_code", "response_text")
+        )  # fmt: skip
+        reading = {
+            "status": "read",
+            "kind": kind,
+            "fields": blank | fields,
+            "message": message,
+            "lines": [],
+            "seconds": 0.5,
+        }
+        check_response("reading", reading)
+        self.readings[(session, attachment_id)] = reading
+        return reading
 
     # --- the contract ----------------------------------------------------------------------
 
@@ -364,6 +404,15 @@ class FakeDropDeskService:
         check_response("terminals", answer)
         return answer
 
+    async def reading(self, session_id: str, attachment_id: int) -> dict[str, Any] | None:
+        self._merchant_of(session_id)
+        check_request("reading", {})
+        self.reading_lookups.append((session_id, attachment_id))
+        answer = self.readings.get((session_id, attachment_id))
+        if answer is not None:
+            check_response("reading", answer)
+        return answer
+
     # --- helpers -------------------------------------------------------------------------
 
     def _next_ticket_no(self, when: dt.datetime) -> str:
@@ -409,6 +458,9 @@ class BrokenDropDeskService:
         raise ServiceError("down")
 
     async def terminals(self, session_id: str) -> list[dict[str, Any]]:
+        raise ServiceError("down")
+
+    async def reading(self, session_id: str, attachment_id: int) -> dict[str, Any] | None:
         raise ServiceError("down")
 
 
@@ -462,6 +514,12 @@ def make_app(fake: FakeDropDeskService | None = None) -> web.Application:
     async def terminals(request: web.Request) -> web.Response:
         return web.json_response(await fake.terminals(request.match_info["sid"]))
 
+    async def reading(request: web.Request) -> web.Response:
+        answer = await fake.reading(request.match_info["sid"], int(request.match_info["aid"]))
+        if answer is None:
+            return _error(404, "这张照片还没有识别结果。")
+        return web.json_response(answer)
+
     async def open_session(request: web.Request) -> web.Response:
         fake.open_session(request.match_info["sid"], request.query.get("merchant", MERCHANT))
         return web.json_response({"session_id": request.match_info["sid"]}, status=201)
@@ -472,6 +530,7 @@ def make_app(fake: FakeDropDeskService | None = None) -> web.Application:
     app.router.add_post(f"{base}/escalations", escalations)
     app.router.add_get(f"{base}/tickets", tickets)
     app.router.add_get(f"{base}/terminals", terminals)
+    app.router.add_get(f"{base}/attachments/{{aid:\\d+}}/reading", reading)
     app.router.add_post("/fake/sessions/{sid}", open_session)  # not in the real service
     return app
 

@@ -32,6 +32,18 @@ def test_an_unsure_amount_is_asked_about_not_filled() -> None:
     assert slots.get("amount") is None
     assert slots["pending_question"] == WAITING
     assert slots["requested_slot"] == "pending_question"  # the form waits, asks nothing else
+    assert [(m["response"], m["amount"]) for m in messages] == [
+        ("utter_confirm_amount", "1,500.00")
+    ]
+    (response,) = DOMAIN["responses"]["utter_confirm_amount"]
+    assert response["text"].format(amount="1,500.00") == (
+        "您说的金额是 ¥1,500.00 吗？对的话回复“是”，不对请直接告诉我正确的金额。"
+    )
+
+
+def test_without_the_domain_response_the_question_is_the_same_text() -> None:
+    responses = {k: v for k, v in DOMAIN["responses"].items() if k != "utter_confirm_amount"}
+    _, messages = run_form("刷了壹仟伍元", active=False, domain={**DOMAIN, "responses": responses})
     assert [m["text"] for m in messages if m.get("text")] == [
         "您说的金额是 ¥1,500.00 吗？对的话回复“是”，不对请直接告诉我正确的金额。"
     ]
@@ -103,7 +115,7 @@ def test_figures_grouped_against_the_rules_are_confirmed() -> None:
     slots, messages = run_form("昨天下午三点刷了1,2800元", active=False)
     assert slots.get("amount") is None
     assert slots["pending_question"] == "confirm_amount:12800.00"
-    assert "¥12,800.00" in messages[0]["text"]
+    assert messages[0]["amount"] == "12,800.00"
 
 
 def test_other_details_given_meanwhile_are_kept_and_the_amount_still_waits() -> None:
