@@ -7,6 +7,7 @@ the generator's own and never the reader's. The same seed always gives the same 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import io
@@ -153,11 +154,13 @@ def _labelled(label_zh: str, label_en: str, value: str, rng: random.Random, size
 
 
 def render_slip(
-    rng: random.Random, *, full_card: bool = False
+    rng: random.Random, *, full_card: bool = False, given: Expected | None = None
 ) -> tuple[Image.Image, Expected, str, str]:
-    """A UnionPay 签购单 (merchant or cardholder copy); returns the picture, fields, card no."""
+    """A UnionPay 签购单 (merchant or cardholder copy); returns the picture, fields, card no.
+
+    ``given``: the fields to show instead of random ones (None fields stay random).
+    """
     card = _card_no(rng)
-    shown_card = card if full_card else f"{card[:6]}******{card[-4:]}"
     amount, when = _amount(rng), _time(rng)
     expected = Expected(
         merchant_no="8" + _digits(rng, 14),
@@ -169,6 +172,12 @@ def render_slip(
         txn_time=when,
         card_last4=card[-4:],
     )
+    if given is not None:
+        chosen = {k: v for k, v in dataclasses.asdict(given).items() if v is not None}
+        expected = dataclasses.replace(expected, **chosen)
+        card = card[:-4] + (expected.card_last4 or card[-4:])
+        amount, when = expected.amount or amount, expected.txn_time or when
+    shown_card = card if full_card else f"{card[:6]}******{card[-4:]}"
     copy = rng.choice((("商户存根", "MERCHANT COPY"), ("持卡人存根", "CARDHOLDER COPY")))
     english = rng.random() < 0.6
     size = rng.choice((20, 22, 24))
@@ -375,6 +384,15 @@ def generate(seed: int, layout: str | None = None, distortions: tuple[str, ...] 
     data = distort(image, rng, distortions)
     return Generated(layout=layout, image=data, expected=expected,
                      full_card_no=card if full_card else None, copy=copy,
+                     distortions=distortions)  # fmt: skip
+
+
+def slip_showing(seed: int, given: Expected, distortions: tuple[str, ...] = ()) -> Generated:
+    """A slip showing the given fields (a real transaction's, say); the rest drawn from the seed."""
+    rng = random.Random(seed)
+    image, expected, _, copy = render_slip(rng, given=given)
+    data = distort(image, rng, distortions)
+    return Generated(layout="slip", image=data, expected=expected, copy=copy,
                      distortions=distortions)  # fmt: skip
 
 
