@@ -33,6 +33,7 @@ import rasa
 import sqlalchemy as sa
 from rasa.core import tracker_store
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 log = logging.getLogger(__name__)
@@ -119,17 +120,35 @@ async def _retrieve(self: SQLTrackerStore, sender_id: str, fetch_events_from_all
     return await _original_retrieve(self, sender_id, fetch_events_from_all_sessions)
 
 
+def _as_retrieved(store: SQLTrackerStore, tracker: DialogueStateTracker
+                  ) -> DialogueStateTracker:  # fmt: skip
+    """The tracker as a retrieve would rebuild it from the database: only the events stamped
+    at or after the current session's start. The events a session start sets up are stamped a
+    moment before SessionStarted itself, so the first save of a conversation holds two events
+    that no retrieve returns; its next turn must not see them either (and Rasa's save counts
+    on it: it appends the events past the number the database holds)."""
+    starts = [e.timestamp for e in tracker.events if isinstance(e, SessionStarted)]
+    if not starts:
+        return tracker
+    view = [e for e in tracker.events if e.timestamp >= max(starts)]
+    if len(view) == len(tracker.events):
+        return tracker
+    slots = store.domain.slots if store.domain else []
+    return DialogueStateTracker.from_dict(tracker.sender_id, [e.as_dict() for e in view], slots)
+
+
 async def _save(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
     await _original_save(self, tracker)
+    kept = _as_retrieved(self, tracker)
     with self.session_scope() as session:
-        # What the database holds of the current session is exactly this tracker only if it
-        # has as many events (Rasa's own save counts the same way); else do not keep it.
+        # Keep it only if the database holds exactly as many events of the session (Rasa's own
+        # save counts the same way).
         stored = self._event_query(
             session, tracker.sender_id, fetch_events_from_all_sessions=False
         ).count()
         last = _last_event_id(self, session, tracker.sender_id)
-    if stored == len(tracker.events) and last is not None:
-        CACHE.keep(self, _Saved(tracker, last, stored))
+    if stored == len(kept.events) and last is not None:
+        CACHE.keep(self, _Saved(kept, last, stored))
 
 
 def install() -> None:

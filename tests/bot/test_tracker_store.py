@@ -58,6 +58,9 @@ def test_a_working_store_is_untouched() -> None:
 # --- the tracker a turn saved is handed to the next turn, only while the database agrees ----
 
 
+SLOTS = "slots:\n  amount:\n    type: text\n    mappings:\n    - type: custom\n"
+
+
 def _sql_store(path: str, domain: Domain) -> rasa_tracker_store.SQLTrackerStore:
     return rasa_tracker_store.SQLTrackerStore(domain, dialect="sqlite", db=path)
 
@@ -70,7 +73,7 @@ def _turn(tracker: DialogueStateTracker, text: str, reply: str) -> None:
 
 
 def test_the_saved_tracker_is_reused_while_the_database_holds_exactly_it(tmp_path: Any) -> None:
-    domain = Domain.from_yaml("slots:\n  amount:\n    type: text\n    mappings:\n    - type: custom\n")
+    domain = Domain.from_yaml(SLOTS)
     db = str(tmp_path / "tracker.db")
     mine, other = _sql_store(db, domain), _sql_store(db, domain)  # two replicas, one database
 
@@ -105,5 +108,42 @@ def test_the_saved_tracker_is_reused_while_the_database_holds_exactly_it(tmp_pat
         reread = await mine.retrieve("m-1")
         assert reread is not latest and reread is not None
         assert len(reread.events) == len(latest.events) - 3
+
+    asyncio.run(scenario())
+
+
+def test_a_first_save_is_kept_as_the_next_retrieve_would_see_it(tmp_path: Any) -> None:
+    """A session start stamps its set-up events a moment before SessionStarted; a retrieve
+    never returns those, so the kept tracker must not hold them either (Rasa's save appends
+    past the number of events the database holds: one extra event would be stored twice)."""
+    import time
+
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
+
+    domain = Domain.from_yaml(SLOTS)
+    store = _sql_store(str(tmp_path / "tracker.db"), domain)
+
+    async def scenario() -> None:
+        tracker = DialogueStateTracker("m-2", domain.slots)
+        early = time.time() - 10  # a session set up a moment before the first message
+        tracker.update(ActionExecuted("action_session_start", timestamp=early))
+        tracker.update(SlotSet("amount", None, timestamp=early))
+        tracker.update(SessionStarted(timestamp=early + 0.001))
+        tracker.update(ActionExecuted("action_listen", timestamp=early + 0.002))
+        _turn(tracker, "你好", "您好")
+        await store.save(tracker)
+        kept = await store.retrieve("m-2")
+        assert kept is not None and kept is not tracker  # the retrieve's view, not the original
+        assert len(kept.events) == len(tracker.events) - 2
+        _turn(kept, "320块", "好的")
+        await store.save(kept)
+        again = await store.retrieve("m-2")
+        assert again is kept  # from now on the saved tracker itself
+        tracker_store.CACHE.take(store, "m-2")  # forget it: read what the database holds
+        stored = await store.retrieve("m-2")
+        assert stored is not None
+        assert [e.as_dict()["event"] for e in stored.events] == [
+            e.as_dict()["event"] for e in kept.events
+        ]  # nothing was stored twice
 
     asyncio.run(scenario())
