@@ -130,7 +130,10 @@ class ValidateDropForm(FormValidationAction):
         }
         if photo is not None:
             events += await self._ask_about_photo(dispatcher, tracker, photo)
-        elif waiting_photo is not None and not photo_confirmation.typed_details(events, before):
+        elif waiting_photo is not None and not (
+            photo_confirmation.typed_details(events, before)
+            or amount_confirmation.unsure_amount(tracker, latest_text(tracker), asked=False)
+        ):
             events += await self._answer_about_photo(dispatcher, tracker, waiting_photo)
         else:
             if waiting_photo is not None:

@@ -290,6 +290,12 @@ def test_an_amount_typed_meanwhile_wins(fake: FakeDropDeskService) -> None:
     assert slots.get("order_ref") in (None, "unknown")
 
 
+def test_an_amount_typed_unsure_meanwhile_is_confirmed_instead(fake: FakeDropDeskService) -> None:
+    slots, messages = run(make_tracker(text="金额是壹仟伍元", intent="inform", **waiting()))
+    assert slots["pending_question"] == "confirm_amount:1500.00"
+    assert [m["response"] for m in messages] == ["utter_confirm_amount"]
+
+
 def test_a_question_meanwhile_is_answered_and_the_photo_keeps_waiting(
     fake: FakeDropDeskService,
 ) -> None:
