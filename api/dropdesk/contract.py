@@ -22,6 +22,7 @@ from dropdesk.conversation.internal_views import (
     TicketLookup,
 )
 from dropdesk.diagnosis.models import ALWAYS_HUMAN, DiagnosisRead, DropCode, NextStep
+from dropdesk.slip.models import SlipReading
 from dropdesk.ticket.models import (
     EscalationCreate,
     EscalationReason,
@@ -39,6 +40,7 @@ ENDPOINTS: dict[str, tuple[str, str, type[BaseModel] | None, Any]] = {
     "escalate": ("POST", f"{PREFIX}/escalations", EscalationCreate, TicketCreated),
     "tickets": ("GET", f"{PREFIX}/tickets", TicketLookup, list[TicketProgress]),
     "terminals": ("GET", f"{PREFIX}/terminals", None, list[TerminalAdvice]),
+    "reading": ("GET", f"{PREFIX}/attachments/{{attachment_id}}/reading", None, SlipReading),
 }
 
 
