@@ -25,6 +25,7 @@ running it twice.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -89,11 +90,31 @@ _HANDLER = _TurnErrors()
 
 
 class DropDeskInput(InputChannel):
-    """REST-like input channel whose answer carries the replies and the current slots."""
+    """REST-like input channel whose answer carries the replies and the current slots.
+
+    With a `token` in its credentials (docker/credentials.yml: Rasa's own DROPDESK_RASA_TOKEN)
+    a request must carry `Authorization: Bearer <token>`, compared in constant time: whoever
+    reaches Rasa's port cannot speak as a merchant's session. The network keeps others out too
+    (compose networks, NetworkPolicy); the local credentials have no token.
+    """
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token or None
 
     @classmethod
     def name(cls) -> str:
         return "dropdesk"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        token = (credentials or {}).get("token")
+        return cls(token=str(token) if token else None)
+
+    def _allowed(self, request: Request) -> bool:
+        if self.token is None:
+            return True
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = Blueprint("dropdesk_webhook", __name__)
@@ -107,6 +128,8 @@ class DropDeskInput(InputChannel):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not self._allowed(request):
+                return response.json({"error": "not authorised"}, status=401)
             try:
                 body = request.json
             except Exception:  # sanic raises on a body that is not JSON

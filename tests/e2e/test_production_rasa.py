@@ -32,7 +32,8 @@ def production_rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{free_port()}/webhook"\n')
     port, token = free_port(), secrets.token_urlsafe(32)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false",
+           "DROPDESK_RASA_TOKEN": token}  # fmt: skip
     log = (workdir / "rasa.log").open("wb")
     rasa = subprocess.Popen(
         [str(BOT_VENV / "bin" / "python"), "-m", "bot.server", "run", "--enable-api",
@@ -64,12 +65,18 @@ def production_rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         log.close()
 
 
+def _post(base: str, token: str, body: dict[str, object]) -> httpx.Response:
+    """The service's request to Rasa's DropDesk channel, with Rasa's token."""
+    return httpx.post(f"{base}/webhooks/dropdesk/webhook", json=body, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+
+
 def test_the_rest_channel_is_off_and_ours_is_on(production_rasa: tuple[str, str]) -> None:
-    base, _ = production_rasa
+    base, token = production_rasa
     body = {"sender": "prod-check", "message": "你好"}
     rest = httpx.post(f"{base}/webhooks/rest/webhook", json=body, timeout=30)
     assert rest.status_code == 404
-    ours = httpx.post(f"{base}/webhooks/dropdesk/webhook", json=body, timeout=60)
+    ours = _post(base, token, body)
     # 200 with the replies, or 503 if an action was needed (no action server here): the
     # channel is there either way.
     assert ours.status_code in (200, 503), ours.text
@@ -100,11 +107,10 @@ def test_a_failed_turn_leaves_nothing_in_the_tracker(production_rasa: tuple[str,
     sender = f"failed-{secrets.token_hex(4)}"
     body = {"sender": sender, "message": "刚才刷了320块5，机器显示超时，参考号612300000001",
             "message_id": "dd-1"}  # fmt: skip
-    failed = httpx.post(f"{base}/webhooks/dropdesk/webhook", json=body, timeout=60)
+    failed = _post(base, token, body)
     assert failed.status_code == 503, failed.text
     assert _user_events(base, token, sender) == []
-    again = httpx.post(f"{base}/webhooks/dropdesk/webhook", json=body | {"retry": True},
-                       timeout=60)  # fmt: skip
+    again = _post(base, token, body | {"retry": True})
     assert again.status_code == 503, again.text  # not found in the tracker: run, and failed
     assert _user_events(base, token, sender) == []
 
@@ -114,17 +120,28 @@ def test_a_message_is_taken_once_by_its_id(production_rasa: tuple[str, str]) -> 
     a message Rasa already took gets that turn's answer back and runs nothing twice."""
     base, token = production_rasa
     sender = f"once-{secrets.token_hex(4)}"
-    hook = f"{base}/webhooks/dropdesk/webhook"
     body = {"sender": sender, "message": "你好", "message_id": "dd-7"}
-    first = httpx.post(hook, json=body, timeout=60)
+    first = _post(base, token, body)
     assert first.status_code == 200, first.text
     assert first.json()["messages"], first.text
-    retry = httpx.post(hook, json=body | {"retry": True}, timeout=60)
+    retry = _post(base, token, body | {"retry": True})
     assert retry.status_code == 200, retry.text
     assert retry.json()["messages"] == first.json()["messages"]
     users = _user_events(base, token, sender)
     assert [(u["text"], u["message_id"]) for u in users] == [("你好", "dd-7")]
     # A different message id is a different message: it runs.
-    other = httpx.post(hook, json=body | {"message_id": "dd-8", "retry": True}, timeout=60)
+    other = _post(base, token, body | {"message_id": "dd-8", "retry": True})
     assert other.status_code == 200, other.text
     assert [u["message_id"] for u in _user_events(base, token, sender)] == ["dd-7", "dd-8"]
+
+
+def test_the_channel_needs_rasa_s_token(production_rasa: tuple[str, str]) -> None:
+    """Whoever reaches Rasa's port cannot speak as a merchant's session without the token."""
+    base, token = production_rasa
+    body = {"sender": f"forged-{secrets.token_hex(4)}", "message": "你好"}
+    hook = f"{base}/webhooks/dropdesk/webhook"
+    assert httpx.post(hook, json=body, timeout=30).status_code == 401
+    wrong = {"Authorization": f"Bearer x{token}"}
+    assert httpx.post(hook, json=body, headers=wrong, timeout=30).status_code == 401
+    assert _user_events(base, token, body["sender"]) == []  # nothing reached the tracker
+    assert _post(base, token, body).status_code == 200

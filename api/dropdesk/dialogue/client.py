@@ -80,6 +80,8 @@ class RasaClient:
     ) -> None:
         self._token = token
         self._retry_seconds = retry_seconds
+        # Rasa's channel checks it where its credentials carry the token (production).
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=2.0),
@@ -117,7 +119,7 @@ class RasaClient:
 
     async def _send_once(self, body: dict[str, Any]) -> BotTurn:
         try:
-            response = await self._http.post(self.WEBHOOK, json=body)
+            response = await self._http.post(self.WEBHOOK, json=body, headers=self._auth)
         except httpx.TimeoutException as exc:
             # Connecting timed out: never sent. Reading timed out: the turn may still run.
             sent = not isinstance(exc, httpx.ConnectTimeout)
