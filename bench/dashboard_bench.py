@@ -5,7 +5,8 @@ own, serves the app with uvicorn, and reports:
 1. the page (/console/dashboard) for today, 7 and 30 days, as a supervisor and as an agent:
    p50/p95 over --runs requests;
 2. each figure's queries alone (30 days): p50/p95;
-3. EXPLAIN (ANALYZE, BUFFERS) of every statement the 30-day page runs, with the full plans of
+3. what the 30-day figures are (a faster query must give the same numbers);
+4. EXPLAIN (ANALYZE, BUFFERS) of every statement the 30-day page runs, with the full plans of
    the slowest.
 The schema is dropped at the end (--keep keeps it).
 
@@ -72,8 +73,10 @@ HISTORY_SQL = [
        FROM (SELECT i, :now - (i - 1) * (interval '1 day' * :days / :n)
                     - (i % 60) * interval '1 second' AS c
              FROM generate_series(1, :n) i) s""",
+    # The merchant speaks at 30 s, 90 s, ... (odd k below): 1 + i % 5 turns by the diagnosis.
     """INSERT INTO diagnosis_record (id, session_id, query, code, reason, candidates, next_steps,
-                                    details, terminals, needs_human, created_at)
+                                    details, terminals, needs_human, created_at, order_ref,
+                                    merchant_turns, amount_fen, terminal_no)
        SELECT i, 'b' || lpad(i::text, 31, '0'),
               json_build_object('order_ref', CASE WHEN i % 3 = 0 THEN NULL ELSE 'ref' || i END),
               (CAST(:codes AS text[]))[1 + (i * 31) % 10], 'bench',
@@ -81,7 +84,10 @@ HISTORY_SQL = [
                 'terminal_no', 'T' || lpad((1 + (i * 7919) % :merchants)::text, 6, '0') || (i % 2),
                 'amount', ((i % 500) + 1)::text || '.50')),
               '[]', '{}', '[]', false,
-              s.created_at + (60 + (i % 5) * 60) * interval '1 second'
+              s.created_at + (60 + (i % 5) * 60) * interval '1 second',
+              CASE WHEN i % 3 = 0 THEN NULL ELSE 'ref' || i END, 1 + i % 5,
+              ((i % 500) + 1) * 100 + 50,
+              'T' || lpad((1 + (i * 7919) % :merchants)::text, 6, '0') || (i % 2)
        FROM generate_series(1, :n) i
        JOIN chat_session s ON s.id = 'b' || lpad(i::text, 31, '0')
        WHERE i % 100 < 85""",
@@ -134,16 +140,22 @@ def build(url: str, n: int, now: dt.datetime) -> None:
             print(f"  {sql.split()[2]:<20} {count:>9,} rows  {took:5.1f} s")
         conn.execute(text("SELECT setval(pg_get_serial_sequence('agent', 'id'), :a)"),
                      {"a": AGENTS})  # fmt: skip
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        started = time.perf_counter()
-        conn.execute(text("VACUUM ANALYZE"))
-        print(f"  VACUUM ANALYZE {time.perf_counter() - started:.1f} s")
+    vacuum(url)
     with session_scope(url) as db:
         spec = AgentCreate(name="boss", role=AgentRole.SUPERVISOR, password=PASSWORD)
         agent_service.create(db_session=db, spec=spec, now=now)
         agent = agent_service.get_by_name(db_session=db, name="agent1")
         assert agent is not None
         agent_service.set_password(db_session=db, agent=agent, password=PASSWORD)
+
+
+def vacuum(url: str) -> None:
+    """What autovacuum does after a bulk load or a migration's backfill: statistics, and the
+    visibility map that lets index-only scans skip the table."""
+    with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        started = time.perf_counter()
+        conn.execute(text("VACUUM ANALYZE"))
+        print(f"  VACUUM ANALYZE {time.perf_counter() - started:.1f} s")
 
 
 def spread(values: list[float]) -> str:
@@ -201,6 +213,27 @@ def bench_queries(url: str, runs: int) -> None:
         for name, figure in FIGURES.items():
             took = timed(runs, lambda f=figure: f(db_session=db, period=period, now=now))
             print(f"  {name:<11} {spread(took)}")
+
+
+def show_figures(url: str) -> None:
+    """What the 30-day page shows, in short (a change of SQL must not change a number)."""
+    now = now_shanghai()
+    period = parse(preset="30d", first=None, last=None, now=now)
+    with session_scope(url) as db:
+        found = {name: figure(db_session=db, period=period, now=now)
+                 for name, figure in FIGURES.items()}  # fmt: skip
+    traffic: Any = found["traffic"]
+    print(f"  traffic     {traffic.total():,} conversations")
+    print(f"  drop_codes  {[(c.code, c.count, str(c.amount)) for c in found['drop_codes']]}")  # type: ignore[attr-defined]
+    print(f"  outcomes    {found['outcomes'].counts} reasons {found['outcomes'].reasons}")  # type: ignore[attr-defined]
+    print(f"  diagnosis   {found['diagnosis']}")
+    top, versions = found["terminals"]  # type: ignore[misc]
+    print(f"  terminals   top {[(t.terminal_no, t.drops) for t in top[:3]]} "
+          f"versions {[(v.version, v.drops, v.terminals) for v in versions]}")  # fmt: skip
+    queue: Any = found["queue"]
+    print(f"  queue       {queue.overall}")
+    ratings: Any = found["ratings"]
+    print(f"  ratings     {ratings.count} average {ratings.average} {ratings.distribution}")
 
 
 def explain(url: str, full: int) -> None:
@@ -261,11 +294,15 @@ def main() -> None:
             print(f"building {n:,} conversations, {n * MESSAGES_PER_CONVERSATION:,} messages "
                   f"over {DAYS} days in schema {schema} ...")  # fmt: skip
             build(url, n, now_shanghai())
+        else:
+            vacuum(url)  # the kept schema may have just been migrated
         print(f"\n1. the page, {args.runs} requests each (uvicorn, loopback, gzip off)")
         bench_pages(url, args.runs)
         print(f"\n2. each figure's queries alone, 30 days, {args.runs} runs each")
         bench_queries(url, args.runs)
-        print("\n3. EXPLAIN (ANALYZE, BUFFERS) of the 30-day page's statements")
+        print("\n3. the 30-day figures")
+        show_figures(url)
+        print("\n4. EXPLAIN (ANALYZE, BUFFERS) of the 30-day page's statements")
         explain(url, args.plans)
     finally:
         get_engine(url).dispose()

@@ -1,13 +1,16 @@
-"""The dashboard's parts: its periods, its link to the bot's words, its migration, its charts."""
+"""The dashboard's parts: its periods, its link to the bot's words, its migrations, its charts."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import yaml
 from alembic import command
-from sqlalchemy import func, inspect, select
+from sqlalchemy import MetaData, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from dropdesk import demo
@@ -19,6 +22,8 @@ from dropdesk.dashboard.period import Period, parse
 from dropdesk.database.core import get_engine
 from dropdesk.database.migrate import alembic_config, upgrade
 from dropdesk.timezone import SHANGHAI
+from tests.api.conftest import PG_BASE, _postgres_reachable
+from tests.api.factories import MERCHANT_A
 
 # 00:30 in Shanghai is still the previous day in UTC: the business day is Shanghai's.
 EARLY = dt.datetime(2026, 11, 20, 0, 30, tzinfo=SHANGHAI)
@@ -82,3 +87,71 @@ def test_the_demo_history_is_weeks_long_replaced_on_reseed_and_never_queued(
     assert (now - min(days)).days >= demo.HISTORY_DAYS
     held = select(func.count()).where(ChatSession.status.in_(["queued", "agent"]))
     assert db_session.scalar(held) == 0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0009(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database migrated to 0009 only (before the diagnosis facts and rating comments)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/0009.db"
+        command.upgrade(alembic_config(url), "0009")
+        yield url
+        return
+    if not _postgres_reachable():
+        pytest.skip("PostgreSQL is not reachable")
+    schema = f"dd_test_{uuid.uuid4().hex[:10]}"
+    admin = get_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    command.upgrade(alembic_config(url), "0009")
+    yield url
+    get_engine(url).dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def test_migration_0010_backfills_the_diagnosis_facts(at_0009: str) -> None:
+    engine = get_engine(at_0009)
+    tables = MetaData()
+    tables.reflect(engine)
+    t0 = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+
+    def stamp(minutes: int) -> object:
+        moment = t0 + dt.timedelta(minutes=minutes)
+        if engine.dialect.name == "sqlite":
+            return int((moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()) * 10**6
+        return moment.replace(tzinfo=None)
+
+    said = [("merchant", 0), ("bot", 1), ("merchant", 2), ("merchant", 4), ("merchant", 9)]
+    candidate = [{"terminal_no": "T0000001", "amount": "320.50", "txn_type": "sale"}]
+    with engine.begin() as conn:
+        conn.execute(insert(tables.tables["merchant"]),
+                     {"id": 1, "merchant_no": MERCHANT_A, "name": "小李面馆"})  # fmt: skip
+        conn.execute(insert(tables.tables["chat_session"]), {
+            "id": "s1", "merchant_id": 1, "channel": "widget", "status": "bot",
+            "escalated": False, "created_at": stamp(0), "updated_at": stamp(9)})  # fmt: skip
+        conn.execute(insert(tables.tables["chat_message"]), [
+            {"session_id": "s1", "sender": sender, "text": "x", "created_at": stamp(m)}
+            for sender, m in said])  # fmt: skip
+        conn.execute(insert(tables.tables["diagnosis_record"]), [
+            {"id": i, "session_id": "s1", "query": query, "code": "settled", "reason": "r",
+             "candidates": candidates, "next_steps": [], "details": {}, "terminals": [],
+             "needs_human": False, "created_at": stamp(m)}
+            for i, m, query, candidates in (
+                (1, 3, {"order_ref": "612300000001"}, candidate),
+                (2, 5, {"amount": "320.50"}, []),
+                (3, 9, {"order_ref": ""}, candidate))])  # fmt: skip
+    engine.dispose()
+    upgrade(at_0009)
+    with get_engine(at_0009).connect() as conn:
+        rows = conn.execute(text(
+            "SELECT id, merchant_turns, order_ref, amount_fen, terminal_no FROM diagnosis_record "
+            "ORDER BY id")).all()  # fmt: skip
+    # Turns are the merchant's messages up to and including the diagnosis's moment.
+    assert [tuple(r) for r in rows] == [(1, 2, "612300000001", 32050, "T0000001"),
+                                        (2, 3, None, None, None),
+                                        (3, 4, None, 32050, "T0000001")]  # fmt: skip
+    get_engine(at_0009).dispose()
+    command.downgrade(alembic_config(at_0009), "0009")
+    upgrade(at_0009)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -35,12 +34,13 @@ from dropdesk.dialogue.client import BotClient, BotUnavailableError
 from dropdesk.errors import NotFoundError
 from dropdesk.handoff import service as handoff_service
 from dropdesk.ticket import service as ticket_service
+from dropdesk.ticket.models import COMMENT_WINDOW, RATING_PAYLOAD
 from dropdesk.timezone import now_shanghai
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # The payload of the rating buttons sent when an agent resolves a ticket.
-RATING = re.compile(r"^/rate_service\{\"rating\":\s*\"?([1-5])\"?\}$")
+RATING = RATING_PAYLOAD
 
 
 def rating_buttons() -> list[dict[str, str]]:
@@ -97,8 +97,9 @@ class Turns:
         """
         clean = mask_pans(text.strip())
         now = self.clock()
+        rating = RATING.match(clean)
 
-        def store_inbound(db: Session) -> tuple[Message, str, str, int | None] | None:
+        def store_inbound(db: Session) -> tuple[Message, str, str, int | None, bool] | None:
             chat = service.get_for_merchant(
                 db_session=db, session_id=session_id, merchant_no=merchant_no
             )
@@ -114,26 +115,32 @@ class Turns:
                 except IntegrityError:
                     db.rollback()
                     return None
+            # Right after a rating, the merchant's next message is its comment, not the bot's.
+            comment = (chat.status == SessionStatus.BOT and not rating and ticket_service
+                       .take_comment(db_session=db, session_id=session_id, text=clean, now=now,
+                                     window=COMMENT_WINDOW) is not None)  # fmt: skip
+            to_bot = chat.status == SessionStatus.BOT and not comment
             message = service.add_message(
                 db_session=db,
                 chat=chat,
                 sender=Sender.MERCHANT,
                 text=clean,
-                delivery=Delivery.PENDING if chat.status == SessionStatus.BOT else None,
+                delivery=Delivery.PENDING if to_bot else None,
             )
             if request is not None:
                 request.message_id = message.id
             handoff_service.merchant_waits(db_session=db, chat=chat, now=now)
-            return message, chat.status, chat.channel, request.id if request else None
+            return message, chat.status, chat.channel, request.id if request else None, comment
 
         stored = await self.db(store_inbound)
         if stored is None:
             return await self._replay(session_id, merchant_no, client_key or "")
-        inbound, status, channel, request_id = stored
+        inbound, status, channel, request_id, comment = stored
         await self.deliver(channel, [inbound])
-        rating = RATING.match(clean)
         if rating:
             turn = await self._rate(session_id, merchant_no, channel, int(rating.group(1)))
+        elif comment:
+            turn = await self._thank_for_comment(session_id, merchant_no, channel)
         elif status == SessionStatus.QUEUED:
             turn = await self._remind_queued(session_id, merchant_no, channel)
         elif status != SessionStatus.BOT:
@@ -407,6 +414,19 @@ class Turns:
             except NotFoundError:
                 text = messages.NOTHING_TO_RATE
             return [service.add_message(db_session=db, chat=chat, sender=Sender.SYSTEM, text=text)]
+
+        stored = await self.db(store)
+        await self.deliver(channel, stored)
+        return await self._turn(session_id, merchant_no, stored)
+
+    async def _thank_for_comment(self, session_id: str, merchant_no: str, channel: str
+                                 ) -> TurnRead:  # fmt: skip
+        """The comment is on the ticket: say so; the bot never hears it."""
+
+        def store(db: Session) -> list[Message]:
+            chat = service.get(db_session=db, session_id=session_id)
+            return [service.add_message(db_session=db, chat=chat, sender=Sender.SYSTEM,
+                                        text=messages.RATE_COMMENT_THANKS)]  # fmt: skip
 
         stored = await self.db(store)
         await self.deliver(channel, stored)

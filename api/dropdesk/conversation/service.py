@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dropdesk.attachment.service import attachment_url
@@ -172,8 +172,21 @@ def record_slots(*, db_session: Session, chat: ChatSession, slots: dict[str, Any
 
 def record_diagnosis(*, db_session: Session, chat: ChatSession, query: dict[str, Any],
                      diagnosis: DiagnosisRead, now: dt.datetime) -> DiagnosisRecord:  # fmt: skip
-    """Keep a diagnosis as its own record; the session points at its latest one."""
+    """Keep a diagnosis as its own record; the session points at its latest one.
+
+    The record also keeps what the dashboard counts of it, fixed now in the same transaction:
+    the order reference asked with, and how many messages the merchant had sent by then.
+    """
     body = diagnosis.model_dump(mode="json")
+    ref = query.get("order_ref")
+    first = body["transactions"][0] if body["transactions"] else {}
+    turns = db_session.scalar(
+        select(func.count()).where(
+            Message.session_id == chat.id,
+            Message.sender == Sender.MERCHANT,
+            Message.created_at <= now,
+        )
+    )
     record = DiagnosisRecord(
         session_id=chat.id,
         query=query,
@@ -185,6 +198,10 @@ def record_diagnosis(*, db_session: Session, chat: ChatSession, query: dict[str,
         terminals=body["terminals"],
         needs_human=body["needs_human"],
         created_at=now,
+        order_ref=str(ref)[:32] if ref else None,
+        merchant_turns=turns or 0,
+        amount_fen=int(Decimal(first["amount"]) * 100) if first.get("amount") else None,
+        terminal_no=first.get("terminal_no"),
     )
     db_session.add(record)
     db_session.flush()

@@ -19,7 +19,7 @@ from dropdesk.merchant.models import Merchant
 # rows are their own tickets). The value comes from the query string, as text.
 CONVERSATION_FILTERS = ("channel", "day", "hour", "code", "outcome", "reason", "no_ref",
                         "terminal", "version")  # fmt: skip
-TICKET_FILTERS = ("agent", "sla", "rating", "ticket")
+TICKET_FILTERS = ("agent", "sla", "rating", "comment", "ticket")
 LIMIT = 500
 
 
@@ -98,6 +98,8 @@ def _ticket_ids(period: Period, now: dt.datetime, scope: Scope, filters: dict[st
             query = query.where(
                 rows.c.rating.is_not(None) if value == "any" else rows.c.rating == _number(value)
             )
+        elif name == "comment":  # rated tickets the merchant left a comment on
+            query = query.where(rows.c.comment.is_not(None))
         elif name == "ticket":
             query = query.where(rows.c.ticket_no == value)
     return query

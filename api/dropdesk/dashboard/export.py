@@ -83,8 +83,8 @@ def agents(rows: list[AgentRow]) -> Table:
 
 
 def ratings(found: RatingFigures) -> Table:
-    return ["工单号", "会话", "客服", "评分", "处理结果", "处理说明", "工单创建时间"], (
-        [r.ticket_no, r.sid, r.agent, r.rating, r.resolution, r.note,
+    return ["工单号", "会话", "客服", "评分", "商户留言", "处理结果", "处理说明", "工单创建时间"], (
+        [r.ticket_no, r.sid, r.agent, r.rating, r.comment, r.resolution, r.note,
          r.created_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")]
         for r in found.rated
     )  # fmt: skip

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from dropdesk.conversation.models import ChatSession, Message, Sender, SessionStatus
 from dropdesk.dashboard.period import Period
-from dropdesk.dashboard.sqlfn import fen_of, local_day, local_hour, seconds_between
+from dropdesk.dashboard.sqlfn import local_day, local_hour, seconds_between
 from dropdesk.database.core import UTCDateTime
 from dropdesk.diagnosis.models import DiagnosisRecord, DropCode
 from dropdesk.handoff.models import SessionTransition
@@ -107,13 +107,18 @@ class Conversations:
         self._first_ticket: Any = None
 
     def diagnoses(self) -> Any:
-        """Per session: its first diagnosis's time, how many, how many without an order ref."""
+        """Per session: its first diagnosis's time and turns, how many, how many without a ref.
+
+        The merchant's turns up to a diagnosis are kept on its record when it is made (a count
+        that only grows within a session): the least of them is the first diagnosis's.
+        """
         if self._diagnoses is None:
-            order_ref = func.coalesce(DiagnosisRecord.query["order_ref"].as_string(), "")
+            order_ref = func.coalesce(DiagnosisRecord.order_ref, "")
             self._diagnoses = (
                 select(
                     DiagnosisRecord.session_id,
                     func.min(DiagnosisRecord.created_at).label("at"),
+                    func.min(DiagnosisRecord.merchant_turns).label("turns"),
                     func.count().label("n"),
                     func.sum(case((order_ref == "", 1), else_=0)).label("no_ref"),
                 )
@@ -143,12 +148,11 @@ class Conversations:
             "status": lambda: ChatSession.status,
             "outcome": lambda: outcome(self.period, self.now),
             "code": lambda: latest.code,
-            "amount_fen": lambda: func.coalesce(
-                fen_of(latest.candidates[(0, "amount")].as_string()), ChatSession.amount_fen
-            ),
-            "terminal_no": lambda: latest.candidates[(0, "terminal_no")].as_string(),
+            "amount_fen": lambda: func.coalesce(latest.amount_fen, ChatSession.amount_fen),
+            "terminal_no": lambda: latest.terminal_no,
             "reason": lambda: self.first_ticket().c.reason,
             "diagnosed_at": lambda: self.diagnoses().c.at,
+            "turns": lambda: self.diagnoses().c.turns,
             "diagnoses": lambda: self.diagnoses().c.n,
             "no_ref": lambda: self.diagnoses().c.no_ref,
         }
@@ -176,20 +180,6 @@ class Conversations:
                 self._first_ticket, self._first_ticket.c.session_id == ChatSession.id
             )
         return query
-
-
-def merchant_turns(sid: Any, diagnosed_at: Any) -> Any:
-    """The merchant's messages in a conversation up to its first diagnosis (index only)."""
-    return (
-        select(func.count())
-        .where(
-            Message.session_id == sid,
-            Message.sender == Sender.MERCHANT,
-            Message.created_at <= diagnosed_at,
-        )
-        .correlate_except(Message)
-        .scalar_subquery()
-    )
 
 
 def terminal_rows(conversations: Conversations) -> Select[Any]:
@@ -258,6 +248,7 @@ def tickets(period: Period, now: dt.datetime, scope: Scope) -> Select[Any]:
             Ticket.session_id.label("sid"),
             Ticket.assignee_id.label("agent_id"),
             Ticket.rating,
+            Ticket.rating_comment.label("comment"),
             Ticket.resolution,
             Ticket.resolution_note,
             Ticket.created_at,

@@ -92,6 +92,9 @@ def _conversation(rows: _Rows, story: Story) -> None:
             "session_id": sid, "code": story.code, "reason": "历史记录", "needs_human": False,
             "query": {"order_ref": story.order_ref}, "candidates": _candidate(story),
             "next_steps": [], "details": {}, "terminals": [], "created_at": at,
+            "order_ref": story.order_ref, "merchant_turns": story.turns_before_diagnosis,
+            "amount_fen": int(story.amount * 100) if _candidate(story) and story.amount
+            else None, "terminal_no": story.terminal_no if _candidate(story) else None,
             "_key": diagnosis_id,
         })  # fmt: skip
         say("bot", "查到了这笔交易。这样问题解决了吗？", at + dt.timedelta(seconds=1))

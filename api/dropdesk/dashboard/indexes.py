@@ -1,4 +1,4 @@
-"""The indexes the dashboard's aggregates read through (migration 0008 creates them).
+"""The indexes the dashboard's aggregates read through (migrations 0008 and 0010 create them).
 
 Declared here, beside the queries they serve, on the tables their domains own; dropdesk.models
 imports this module so the metadata (and the migration check) is complete.
@@ -19,12 +19,20 @@ SOLVED_SQL = f"sender = 'bot' AND text = '{SOLVED_REPLY}'"
 TO_AGENT_SQL = "to_status = 'agent'"
 
 INDEXES = (
-    # Conversations, diagnoses and tickets of a period: a range scan each.
-    Index("ix_chat_session_created", ChatSession.created_at),
-    Index("ix_diagnosis_record_created", DiagnosisRecord.created_at),
+    # A period's conversations with what the figures read of them (all but updated_at, which
+    # changes with every message: indexed, each of those updates would write every index).
+    Index("ix_chat_session_period", ChatSession.created_at, ChatSession.id, ChatSession.channel,
+          ChatSession.merchant_id, ChatSession.latest_diagnosis_id, ChatSession.escalated,
+          ChatSession.amount_fen),
+    # A period's diagnoses with the facts kept on them (migration 0010): the aggregate per
+    # session and the join to each conversation's latest diagnosis read only the index.
+    Index("ix_diagnosis_record_facts", DiagnosisRecord.created_at, DiagnosisRecord.session_id,
+          DiagnosisRecord.id, DiagnosisRecord.code, DiagnosisRecord.merchant_turns,
+          DiagnosisRecord.order_ref, DiagnosisRecord.amount_fen, DiagnosisRecord.terminal_no),
+    # Tickets of a period: a range scan.
     Index("ix_ticket_created", Ticket.created_at),
     Index("ix_ticket_session", Ticket.session_id, Ticket.id),
-    # Merchant turns before a diagnosis: index-only, without the bot's and agents' messages.
+    # Merchant turns before a diagnosis, counted as it is made (record_diagnosis): index-only.
     Index("ix_chat_message_merchant_turn", Message.session_id, Message.created_at,
           sqlite_where=text(MERCHANT_SQL), postgresql_where=text(MERCHANT_SQL)),
     # The bot's "solved" replies: a few rows among a million messages.

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from dropdesk.agent.models import Agent
@@ -24,6 +25,7 @@ from dropdesk.diagnosis.models import DropCode
 from dropdesk.merchant.models import Merchant
 
 CHANNELS = ("widget", "wechat", "api")
+SLAS = ("met", "breached", "pending")  # a ticket's first response, as facts.tickets says
 UNASSIGNED = "未分配"
 
 
@@ -105,6 +107,7 @@ class RatedTicket:
     resolution: str | None
     note: str | None
     created_at: dt.datetime
+    comment: str | None = None  # what the merchant wrote after rating (cards masked)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class RatingFigures:
     average: Decimal | None
     distribution: dict[int, int]
     rated: list[RatedTicket]
+    commented: int = 0
+    comments: list[RatedTicket] = field(default_factory=list)  # the latest with a comment
 
 
 @dataclass(frozen=True)
@@ -198,22 +203,41 @@ def outcomes(*, db_session: Session, period: Period, now: dt.datetime) -> Outcom
     return Outcomes(counts=dict(counts), reasons=dict(reasons), by_day=by_day)
 
 
+def spread_of(counts: dict[int, int]) -> Spread:
+    """Nearest-rank median and P90 of values given as {value: how many} (as sqlfn ranks them)."""
+    n = sum(counts.values())
+    found: dict[int, int | None] = {50: None, 90: None}
+    for percent in found:
+        rank, seen = (n * percent + 99) // 100, 0
+        for value in sorted(counts):
+            seen += counts[value]
+            if seen >= rank:
+                found[percent] = value
+                break
+    return Spread(n, found[50], found[90]) if n else Spread()
+
+
 def diagnosis(*, db_session: Session, period: Period, now: dt.datetime) -> DiagnosisFigures:
-    """Turns to the first diagnosis, and how many diagnoses had no order reference to go on."""
+    """Turns to the first diagnosis, and how many diagnoses had no order reference to go on.
+
+    Turns are a handful of small numbers: the database counts conversations per number of
+    turns (a few rows) and the percentiles are read off those counts, with no sort of rows.
+    """
     conversations = Conversations(period, now)
     diagnosed = (
-        conversations.select("sid", "diagnosed_at", "diagnoses", "no_ref")
+        conversations.select("turns", "diagnoses", "no_ref")
         .where(conversations.diagnoses().c.session_id.is_not(None))
         .subquery()
     )
-    turns = facts.merchant_turns(diagnosed.c.sid, diagnosed.c.diagnosed_at)
-    source = select(turns.label("v"), diagnosed.c.diagnoses, diagnosed.c.no_ref)
-    found = db_session.execute(percentiles(source, totals=("diagnoses", "no_ref"))).one()
+    per_turns = db_session.execute(
+        select(diagnosed.c.turns, func.count(), func.sum(diagnosed.c.diagnoses),
+               func.sum(diagnosed.c.no_ref)).group_by(diagnosed.c.turns)
+    ).all()  # fmt: skip
     return DiagnosisFigures(
-        diagnosed=found.v_n or 0,
-        diagnoses=int(found.diagnoses_sum),
-        turns=Spread(found.v_n or 0, found.v_p50, found.v_p90),
-        without_ref=int(found.no_ref_sum),
+        diagnosed=sum(n for _, n, _, _ in per_turns),
+        diagnoses=sum(int(d) for _, _, d, _ in per_turns),
+        turns=spread_of({t: n for t, n, _, _ in per_turns if t is not None}),
+        without_ref=sum(int(r) for _, _, _, r in per_turns),
     )
 
 
@@ -229,52 +253,42 @@ def queue(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope
     rows = facts.tickets(period, now, scope).cte("tickets").prefix_with("MATERIALIZED")
     agent = func.coalesce(rows.c.agent_id, 0)
     columns = ("wait_s", "handle_s")
-    spreads: dict[str, dict[int, Spread]] = {column: {} for column in columns}
-    # Each agent's tickets, and all of them again as group -1: one query for both.
+    slas = [case((rows.c.sla == sla, 1), else_=0).label(sla) for sla in SLAS]
+    # Each agent's tickets, and all of them again as group -1: one query for every figure.
     source = union_all(
-        select(agent.label("g"), rows.c.wait_s, rows.c.handle_s),
-        select(literal(-1).label("g"), rows.c.wait_s, rows.c.handle_s),
+        select(agent.label("g"), rows.c.wait_s, rows.c.handle_s, *slas),
+        select(literal(-1).label("g"), rows.c.wait_s, rows.c.handle_s, *slas),
     )
+    spreads: dict[str, dict[int, Spread]] = {column: {} for column in columns}
+    counts: dict[int, dict[str, int]] = {}
     for found in db_session.execute(percentiles(select(source.subquery()), columns,
-                                                grouped=True)):  # fmt: skip
+                                                grouped=True, totals=SLAS)):  # fmt: skip
         for column in columns:
             spreads[column][found.g] = Spread(
                 getattr(found, f"{column}_n") or 0,
                 getattr(found, f"{column}_p50"),
                 getattr(found, f"{column}_p90"),
             )
-    slas: dict[int, dict[str, int]] = defaultdict(dict)
-    totals: dict[int, int] = defaultdict(int)
-    for agent_id, sla, n in db_session.execute(
-        select(agent, rows.c.sla, func.count()).group_by(agent, rows.c.sla)
-    ):
-        slas[agent_id][sla] = n
-        totals[agent_id] += n
+        counts[found.g] = {sla: n for sla in SLAS if (n := int(getattr(found, f"{sla}_sum")))}
     names = _agent_names(db_session)
 
     def agent_row(key: int) -> AgentRow:
-        overall = key == -1
-        sla: dict[str, int] = defaultdict(int)
-        for agent_id, counts in slas.items():
-            if overall or agent_id == key:
-                for name, n in counts.items():
-                    sla[name] += n
         return AgentRow(
             agent_id=None if key <= 0 else key,
-            name="合计" if overall else names.get(key, UNASSIGNED),
-            tickets=sum(totals.values()) if overall else totals.get(key, 0),
+            name="合计" if key == -1 else names.get(key, UNASSIGNED),
+            tickets=sum(counts.get(key, {}).values()),
             wait=spreads["wait_s"].get(key, Spread()),
             handle=spreads["handle_s"].get(key, Spread()),
-            sla=dict(sla),
+            sla=counts.get(key, {}),
         )
 
-    agents = sorted(totals, key=lambda k: (k == 0, names.get(k, "")))
+    agents = sorted((k for k in counts if k != -1), key=lambda k: (k == 0, names.get(k, "")))
     return QueueFigures(waiting_now=waiting or 0, overall=agent_row(-1),
                         agents=[agent_row(k) for k in agents])
 
 
 def ratings(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope,
-            limit: int = 100) -> RatingFigures:  # fmt: skip
+            limit: int = 100, comments: int = 10) -> RatingFigures:  # fmt: skip
     rows = facts.rated(period, scope).subquery()
     distribution: dict[int, int] = {
         score: n
@@ -282,26 +296,33 @@ def ratings(*, db_session: Session, period: Period, now: dt.datetime, scope: Sco
             select(rows.c.rating, func.count()).group_by(rows.c.rating)
         )
     }
-    count, total = db_session.execute(
-        select(func.count(), func.coalesce(func.sum(rows.c.rating), 0))
-    ).one()
+    count, total, commented = db_session.execute(
+        select(func.count(), func.coalesce(func.sum(rows.c.rating), 0),
+               func.count(rows.c.rating_comment))
+    ).one()  # fmt: skip
     names = _agent_names(db_session)
-    listed = db_session.execute(
-        select(rows).order_by(rows.c.created_at.desc(), rows.c.id.desc()).limit(limit)
+    newest = (rows.c.created_at.desc(), rows.c.id.desc())
+    listed = db_session.execute(select(rows).order_by(*newest).limit(limit)).all()
+    with_comment = db_session.execute(
+        select(rows).where(rows.c.rating_comment.is_not(None)).order_by(*newest).limit(comments)
     ).all()
+
+    def read(r: Any) -> RatedTicket:
+        return RatedTicket(
+            ticket_no=r.ticket_no, sid=r.session_id,
+            agent=names.get(r.assignee_id or 0, UNASSIGNED), rating=r.rating,
+            resolution=r.resolution, note=r.resolution_note, created_at=r.created_at,
+            comment=r.rating_comment,
+        )  # fmt: skip
+
     return RatingFigures(
         count=count,
         average=(Decimal(total) / count).quantize(Decimal("0.01")) if count else None,
         distribution={score: distribution.get(score, 0) for score in range(5, 0, -1)},
-        rated=[
-            RatedTicket(
-                ticket_no=r.ticket_no, sid=r.session_id,
-                agent=names.get(r.assignee_id or 0, UNASSIGNED), rating=r.rating,
-                resolution=r.resolution, note=r.resolution_note, created_at=r.created_at,
-            )
-            for r in listed
-        ],
-    )  # fmt: skip
+        rated=[read(r) for r in listed],
+        commented=commented,
+        comments=[read(r) for r in with_comment],
+    )
 
 
 def terminals(*, db_session: Session, period: Period, now: dt.datetime, limit: int = 10
@@ -334,6 +355,8 @@ class TeamFigures:
     codes: list[CodeRow]
     diagnosis: DiagnosisFigures
     terminals: tuple[list[TerminalRow], list[VersionRow]]
+    queue: QueueFigures
+    ratings: RatingFigures
 
 
 def _figure(database_url: str, figure: Callable[..., Any], period: Period,
@@ -354,6 +377,7 @@ def team(*, database_url: str, period: Period, now: dt.datetime) -> TeamFigures:
     figures: dict[str, Callable[..., Any]] = {
         "traffic": traffic, "outcomes": outcomes, "codes": drop_codes,
         "diagnosis": diagnosis, "terminals": terminals,
+        "queue": partial(queue, scope=Scope()), "ratings": partial(ratings, scope=Scope()),
     }  # fmt: skip
     with ThreadPoolExecutor(max_workers=len(figures), thread_name_prefix="dashboard") as pool:
         running = {name: pool.submit(_figure, database_url, figure, period, now)

@@ -111,18 +111,3 @@ def percentiles(
                        for p in percents]  # fmt: skip
     query = select(*([ranked.c.g] if grouped else []), *aggregates)
     return query.group_by(ranked.c.g) if grouped else query
-
-
-class fen_of(FunctionElement[int]):
-    """A decimal amount held as JSON text ("320.50") in integer fen, exactly."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-_per_backend(
-    fen_of,
-    # Two decimals times 100 is exact after rounding for any amount under 10^13 fen.
-    sqlite="CAST(ROUND(CAST({} AS REAL) * 100) AS INTEGER)",
-    postgresql="CAST(CAST({} AS NUMERIC) * 100 AS BIGINT)",
-)

@@ -58,14 +58,15 @@ def dashboard(request: Request, viewer: MaybeViewer, settings: SettingsDep,
     context: dict[str, object] = {
         "viewer": viewer, "active": "dashboard", "period": period, "links": links,
         "labels": labels, "team": scope.everyone, "minutes": page.minutes,
-        "queue": service.queue(**figures, scope=scope),
-        "ratings": service.ratings(**figures, scope=scope),
     }  # fmt: skip
-    context["ratings_chart"] = page.ratings_chart(context["ratings"], links)  # type: ignore[arg-type]
-    if scope.everyone:
+    if not scope.everyone:
+        context["queue"] = service.queue(**figures, scope=scope)
+        context["ratings"] = service.ratings(**figures, scope=scope)
+    else:
         found = service.team(database_url=settings.database_url, period=period, now=now)
         top, versions = found.terminals
         context |= {
+            "queue": found.queue, "ratings": found.ratings,
             "traffic": found.traffic,
             "traffic_charts": page.traffic_charts(found.traffic, links),
             "outcomes": found.outcomes,
@@ -76,6 +77,7 @@ def dashboard(request: Request, viewer: MaybeViewer, settings: SettingsDep,
             "diagnosis": found.diagnosis, "diagnosis_kpis": page.diagnosis_kpis(found.diagnosis),
             "terminals": top, "versions_chart": page.versions_chart(versions, links),
         }  # fmt: skip
+    context["ratings_chart"] = page.ratings_chart(context["ratings"], links)  # type: ignore[arg-type]
     return pages.render(request, "dashboard.html", context, settings=settings)
 
 

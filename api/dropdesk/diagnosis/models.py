@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dropdesk.database.core import Base, UTCDateTime
@@ -150,6 +150,13 @@ class DiagnosisRecord(Base):
     terminals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     needs_human: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Facts of the moment it was made, written with it (the dashboard counts them): the
+    # reference it was asked with, the merchant's messages in the session up to then, and the
+    # first candidate's amount and terminal (what the JSON above says, as columns).
+    order_ref: Mapped[str | None] = mapped_column(String(32))
+    merchant_turns: Mapped[int | None] = mapped_column(Integer)
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    terminal_no: Mapped[str | None] = mapped_column(String(8))
 
 
 class DiagnosisRecordRead(BaseModel):

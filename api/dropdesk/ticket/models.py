@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -23,6 +24,12 @@ class TicketStatus(enum.StrEnum):
 
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.WAITING_MERCHANT)
 _OPEN_SQL = "status IN ('new', 'assigned', 'waiting_merchant')"
+
+
+# The payload of the 1-5 rating buttons sent when an agent resolves a ticket.
+RATING_PAYLOAD = re.compile(r"^/rate_service\{\"rating\":\s*\"?([1-5])\"?\}$")
+# How long after a rating the merchant's next message is taken as its comment.
+COMMENT_WINDOW = dt.timedelta(minutes=30)
 
 
 class EscalationReason(enum.StrEnum):
@@ -73,6 +80,9 @@ class Ticket(Base):
     resolution: Mapped[str | None] = mapped_column(String(30))
     resolution_note: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column(Integer)
+    # After a rating the merchant may leave a comment: their next message, within a window.
+    comment_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rating_comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -154,6 +164,7 @@ class TicketRead(BaseModel):
     resolution: str | None
     resolution_note: str | None
     rating: int | None
+    rating_comment: str | None = None
     created_at: dt.datetime
     history: list[TicketEventRead]
     evidence: dict[str, Any]

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from dropdesk import messages
@@ -15,7 +15,7 @@ from dropdesk.attachment import service as attachment_service
 from dropdesk.card import mask_pans
 from dropdesk.config import Settings
 from dropdesk.conversation import service as conversation_service
-from dropdesk.conversation.models import ChatSession
+from dropdesk.conversation.models import ChatSession, Message, Sender
 from dropdesk.database.core import update_if_status
 from dropdesk.diagnosis.models import DiagnosisRecord, DropCode
 from dropdesk.errors import ConflictError, NotFoundError
@@ -24,6 +24,7 @@ from dropdesk.terminal import service as terminal_service
 from dropdesk.terminal.models import Terminal
 from dropdesk.ticket.models import (
     OPEN_STATUSES,
+    RATING_PAYLOAD,
     EscalationReason,
     Ticket,
     TicketEvent,
@@ -244,6 +245,7 @@ def ticket_read(*, db_session: Session, ticket: Ticket) -> TicketRead:
         resolution=ticket.resolution,
         resolution_note=ticket.resolution_note,
         rating=ticket.rating,
+        rating_comment=ticket.rating_comment,
         created_at=ticket.created_at.astimezone(SHANGHAI),
         history=history(db_session=db_session, ticket=ticket),
         evidence=ticket.evidence,
@@ -304,5 +306,48 @@ def rate(*, db_session: Session, session_id: str, rating: int, now: dt.datetime)
         note=f"rating {rating}",
         allowed_from=(TicketStatus.RESOLVED,),
         rating=rating,
+        comment_requested_at=now,
     )
+    return ticket
+
+
+def take_comment(*, db_session: Session, session_id: str, text: str, now: dt.datetime,
+                 window: dt.timedelta) -> Ticket | None:  # fmt: skip
+    """Keep text as the comment on the session's just-rated ticket, if it is the one awaited.
+
+    It is awaited when it is the merchant's first message since the rating tap, within the
+    window, and the ticket rated last has no comment yet; one conditional update, so two
+    messages at once give one comment. Call before the message itself is stored.
+    """
+    ticket = db_session.scalar(
+        select(Ticket)
+        .where(Ticket.session_id == session_id, Ticket.comment_requested_at.is_not(None))
+        .order_by(Ticket.comment_requested_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+    if ticket is None or ticket.comment_requested_at is None or ticket.rating_comment:
+        return None
+    asked = ticket.comment_requested_at
+    if asked < now - window:
+        return None
+    # The rating tap is a merchant message too: anything said since then ends the wait.
+    last_said = db_session.scalar(
+        select(Message.text)
+        .where(Message.session_id == session_id, Message.sender == Sender.MERCHANT)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if last_said is None or not RATING_PAYLOAD.match(last_said):
+        return None
+    taken = db_session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.rating_comment.is_(None),
+               Ticket.comment_requested_at == asked)
+        .values(rating_comment=text, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    db_session.refresh(ticket)
+    _event(db_session, ticket, ticket.status, ticket.status, "merchant", "comment", now)
     return ticket
