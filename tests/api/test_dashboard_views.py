@@ -9,10 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from dropdesk.config import Settings
 from dropdesk.main import create_app
+from dropdesk.ticket.models import Ticket
 from tests.api.dashboard_history import PASSWORD, Known, build
 from tests.api.test_console import Browser, login
 
@@ -105,3 +107,24 @@ def test_nobody_signed_in_is_sent_to_the_login(app: tuple[TestClient, Known]) ->
     assert page.status_code == 303
     assert page.headers["location"].startswith("/console/login?next=/console/dashboard")
     assert client.get("/console/dashboard/export/codes.csv").status_code == 401
+
+
+def test_ratings_show_the_merchants_comments_with_links(app: tuple[TestClient, Known],
+                                                         db_session: Session) -> None:  # fmt: skip
+    client, known = app
+    sid = known.sids["needs_human"]
+    db_session.execute(update(Ticket).where(Ticket.session_id == sid)
+                       .values(rating_comment="<b>补结算</b>很快，谢谢"))  # fmt: skip
+    db_session.commit()
+    boss = signed_in(client, "boss")
+    html = boss.get(f"/console/dashboard?{PERIOD}").text
+    assert figure(html, "rating-comments") == "1"
+    comments = html.split('data-list="rating-comments"', 1)[1].split("</ul>", 1)[0]
+    assert f'<a href="/console/sessions/{sid}">' in comments
+    assert "&lt;b&gt;补结算&lt;/b&gt;很快，谢谢" in comments and "<b>补结算" not in html
+    listed = boss.get(f"/console/dashboard/conversations?{PERIOD}&comment=any")
+    assert listed.text.count("data-session=") == 1 and f'data-session="{sid}"' in listed.text
+    ratings = rows(boss.get(f"/console/dashboard/export/ratings.csv?{PERIOD}").text)
+    assert ratings[0][4] == "商户留言"
+    assert {r[1]: r[4] for r in ratings[1:]} == {sid: "<b>补结算</b>很快，谢谢",
+                                                 known.sids["late_night"]: ""}  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import update
 
 from dropdesk import demo
 from dropdesk.config import Settings
@@ -16,12 +17,14 @@ from dropdesk.database.core import session_scope
 from dropdesk.database.migrate import upgrade
 from dropdesk.devrun import free_port, serve_in_thread
 from dropdesk.main import create_app
+from dropdesk.ticket.models import Ticket
 from dropdesk.timezone import now_shanghai
 from tests.api.dashboard_history import PASSWORD, Known, build
 
 pytestmark = [pytest.mark.browser]
 
 PERIOD = "range=custom&from=2026-11-18&to=2026-11-20"
+COMMENT = "补结算很快，谢谢客服"
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -39,6 +42,10 @@ def known_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     upgrade(url)
     with session_scope(url) as db_session:
         known = build(db_session)
+        # What the merchant wrote after rating alice's ticket (tests/api/test_rating_comment.py
+        # takes the merchant's way there).
+        db_session.execute(update(Ticket).where(Ticket.session_id == known.sids["needs_human"])
+                           .values(rating_comment=COMMENT))  # fmt: skip
     for base in _served(url):
         yield base, known
 
@@ -117,6 +124,29 @@ def test_a_supervisor_reads_the_charts_follows_a_figure_and_downloads_csv(
     expect(page.locator(f'tr[data-session="{known.sids["needs_human"]}"]')).to_be_visible()
     page.screenshot(path=artifacts / "dashboard-drilldown.png", full_page=True)
     page.get_by_role("link", name="查看会话").click()
+    expect(page).to_have_url(f"{base}/console/sessions/{known.sids['needs_human']}")
+
+
+def test_the_ratings_show_the_merchants_comment_and_open_its_conversation(
+    browser: Browser, known_site: tuple[str, Known], artifacts: Path
+) -> None:
+    base, known = known_site
+    page = signed_in(browser, base, "boss")
+    page.goto(f"{base}/console/dashboard?{PERIOD}")
+    ratings = page.locator("#ratings")
+    expect(ratings.locator('[data-figure="rating-comments"] b')).to_have_text("1")
+    comment = ratings.locator('[data-list="rating-comments"] a')
+    expect(comment).to_have_count(1)
+    expect(comment).to_contain_text(COMMENT)
+    expect(comment).to_contain_text("5 分")
+    expect(ratings.locator("table").get_by_role("link", name=COMMENT)).to_be_visible()
+    ratings.screenshot(path=artifacts / "dashboard-ratings-comment.png")
+    with page.expect_download() as download:
+        ratings.locator("h2 a.csv").click()
+    rows = list(csv.reader(io.StringIO(
+        Path(download.value.path()).read_text(encoding="utf-8-sig"))))  # fmt: skip
+    assert rows[0][4] == "商户留言" and COMMENT in [r[4] for r in rows[1:]]
+    comment.click()
     expect(page).to_have_url(f"{base}/console/sessions/{known.sids['needs_human']}")
 
 
