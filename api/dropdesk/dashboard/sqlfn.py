@@ -37,7 +37,10 @@ class epoch_seconds(FunctionElement[int]):
 _per_backend(
     epoch_seconds,
     sqlite="({} / 1000000)",
-    postgresql="CAST(FLOOR(EXTRACT(EPOCH FROM {})) AS BIGINT)",
+    # date_part is double precision: exact to the microsecond for these dates, and three times
+    # as fast as EXTRACT, which is numeric since PostgreSQL 14 (the month's page computes it
+    # some 100,000 times).
+    postgresql="CAST(FLOOR(date_part('epoch', {})) AS BIGINT)",
 )
 
 
