@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import random
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from dropdesk.conversation.models import ChatSession
 from dropdesk.dashboard import charts
 from dropdesk.dashboard.facts import SOLVED_REPLY
 from dropdesk.dashboard.period import Period, parse
+from dropdesk.dashboard.service import Spread, spread_of
 from dropdesk.database.core import get_engine
 from dropdesk.database.migrate import alembic_config, upgrade
 from dropdesk.timezone import SHANGHAI
@@ -155,3 +159,16 @@ def test_migration_0010_backfills_the_diagnosis_facts(at_0009: str) -> None:
     get_engine(at_0009).dispose()
     command.downgrade(alembic_config(at_0009), "0009")
     upgrade(at_0009)
+
+
+def test_percentiles_read_off_counts_are_nearest_rank() -> None:
+    rng = random.Random(19)
+    for size in (1, 2, 3, 9, 10, 11, 100, 257):
+        values = [rng.choice([rng.randint(0, 5), rng.randint(0, 4000)]) for _ in range(size)]
+        ordered = sorted(values)
+
+        def rank(percent: int, ordered: list[int] = ordered) -> int:
+            return ordered[math.ceil(len(ordered) * percent / 100) - 1]
+
+        assert spread_of(Counter(values)) == Spread(size, rank(50), rank(90))
+    assert spread_of({}) == Spread()

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from dropdesk.agent.models import Agent
@@ -19,10 +19,10 @@ from dropdesk.conversation.models import ChatSession, SessionStatus
 from dropdesk.dashboard import facts
 from dropdesk.dashboard.facts import Conversations, Scope
 from dropdesk.dashboard.period import Period, day_of
-from dropdesk.dashboard.sqlfn import percentiles
 from dropdesk.database.core import get_session_factory
 from dropdesk.diagnosis.models import DropCode
 from dropdesk.merchant.models import Merchant
+from dropdesk.terminal.models import Terminal
 
 CHANNELS = ("widget", "wechat", "api")
 SLAS = ("met", "breached", "pending")  # a ticket's first response, as facts.tickets says
@@ -246,43 +246,43 @@ def _agent_names(db_session: Session) -> dict[int, str]:
 
 
 def queue(*, db_session: Session, period: Period, now: dt.datetime, scope: Scope) -> QueueFigures:
-    """The queue now, and per agent: waits before joining, handle times, first-response SLA."""
+    """The queue now, and per agent: waits before joining, handle times, first-response SLA.
+
+    The tickets are counted per (agent, wait, handle time, SLA): the percentiles are read off
+    those counts (nearest rank, as for the turns), with no sort of rows in the database.
+    """
     waiting = db_session.scalar(
         select(func.count()).where(ChatSession.status == SessionStatus.QUEUED)
     )
-    rows = facts.tickets(period, now, scope).cte("tickets").prefix_with("MATERIALIZED")
+    rows = facts.tickets(period, now, scope).subquery("tickets")
     agent = func.coalesce(rows.c.agent_id, 0)
     columns = ("wait_s", "handle_s")
-    slas = [case((rows.c.sla == sla, 1), else_=0).label(sla) for sla in SLAS]
-    # Each agent's tickets, and all of them again as group -1: one query for every figure.
-    source = union_all(
-        select(agent.label("g"), rows.c.wait_s, rows.c.handle_s, *slas),
-        select(literal(-1).label("g"), rows.c.wait_s, rows.c.handle_s, *slas),
-    )
-    spreads: dict[str, dict[int, Spread]] = {column: {} for column in columns}
-    counts: dict[int, dict[str, int]] = {}
-    for found in db_session.execute(percentiles(select(source.subquery()), columns,
-                                                grouped=True, totals=SLAS)):  # fmt: skip
-        for column in columns:
-            spreads[column][found.g] = Spread(
-                getattr(found, f"{column}_n") or 0,
-                getattr(found, f"{column}_p50"),
-                getattr(found, f"{column}_p90"),
-            )
-        counts[found.g] = {sla: n for sla in SLAS if (n := int(getattr(found, f"{sla}_sum")))}
+    # Per agent key, and -1 for everyone: {column: {value: n}} and {sla: n}.
+    values: dict[int, dict[str, dict[int, int]]] = defaultdict(
+        lambda: {column: defaultdict(int) for column in columns})  # fmt: skip
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for key, wait_s, handle_s, sla, n in db_session.execute(
+        select(agent, rows.c.wait_s, rows.c.handle_s, rows.c.sla, func.count())
+        .group_by(agent, rows.c.wait_s, rows.c.handle_s, rows.c.sla)
+    ):
+        for group in (key, -1):
+            for column, value in (("wait_s", wait_s), ("handle_s", handle_s)):
+                if value is not None:
+                    values[group][column][value] += n
+            counts[group][sla] += n
     names = _agent_names(db_session)
 
     def agent_row(key: int) -> AgentRow:
         return AgentRow(
             agent_id=None if key <= 0 else key,
             name="合计" if key == -1 else names.get(key, UNASSIGNED),
-            tickets=sum(counts.get(key, {}).values()),
-            wait=spreads["wait_s"].get(key, Spread()),
-            handle=spreads["handle_s"].get(key, Spread()),
-            sla=counts.get(key, {}),
+            tickets=sum(counts[key].values()),
+            wait=spread_of(values[key]["wait_s"]),
+            handle=spread_of(values[key]["handle_s"]),
+            sla={sla: n for sla in SLAS if (n := counts[key].get(sla, 0))},
         )
 
-    agents = sorted((k for k in counts if k != -1), key=lambda k: (k == 0, names.get(k, "")))
+    agents = sorted((k for k in list(counts) if k != -1), key=lambda k: (k == 0, names.get(k, "")))
     return QueueFigures(waiting_now=waiting or 0, overall=agent_row(-1),
                         agents=[agent_row(k) for k in agents])
 
@@ -327,18 +327,32 @@ def ratings(*, db_session: Session, period: Period, now: dt.datetime, scope: Sco
 
 def terminals(*, db_session: Session, period: Period, now: dt.datetime, limit: int = 10
               ) -> tuple[list[TerminalRow], list[VersionRow]]:  # fmt: skip
-    """Terminals whose sales drop most, and the same counts summed by software version."""
-    rows = facts.terminal_rows(Conversations(period, now)).subquery()
-    drops = func.count().label("drops")
+    """Terminals whose sales drop most, and the same counts summed by software version.
+
+    The conversations are counted per (merchant, terminal number) first: the terminals and
+    merchants are then joined to a few hundred counts, not to every conversation.
+    """
+    conversations = Conversations(period, now)
+    rows = (
+        conversations.select("merchant_id", "terminal_no")
+        .where(conversations.latest.code.in_([c.value for c in facts.TERMINAL_CODES]))
+        .subquery()
+    )
+    counted = (
+        select(rows.c.merchant_id, rows.c.terminal_no, func.count().label("drops"))
+        .group_by(rows.c.merchant_id, rows.c.terminal_no)
+        .subquery()
+    )
     per_terminal = [
         TerminalRow(*row)
         for row in db_session.execute(
-            select(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no, Merchant.name,
-                   rows.c.model, rows.c.version, drops)
-            .join(Merchant, Merchant.id == rows.c.merchant_id)
-            .group_by(rows.c.terminal_id, rows.c.terminal_no, Merchant.merchant_no,
-                      Merchant.name, rows.c.model, rows.c.version)
-            .order_by(drops.desc(), rows.c.terminal_no, rows.c.terminal_id)
+            select(Terminal.id, counted.c.terminal_no, Merchant.merchant_no, Merchant.name,
+                   Terminal.model, func.coalesce(Terminal.software_version, "未知"),
+                   counted.c.drops)
+            .join(Terminal, and_(Terminal.merchant_id == counted.c.merchant_id,
+                                 Terminal.terminal_no == counted.c.terminal_no))
+            .join(Merchant, Merchant.id == counted.c.merchant_id)
+            .order_by(counted.c.drops.desc(), counted.c.terminal_no, Terminal.id)
         )
     ]  # fmt: skip
     versions: dict[str, list[int]] = defaultdict(lambda: [0, 0])

@@ -1,4 +1,4 @@
-"""Time arithmetic both backends compute the same way, and nearest-rank percentiles.
+"""Time arithmetic both backends compute the same way.
 
 Times are stored in UTC: integer microseconds on SQLite, timestamp on PostgreSQL. Asia/Shanghai
 has no DST, so a business day or hour is whole seconds plus eight hours, divided.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, case, func, select
+from sqlalchemy import BigInteger, ColumnElement
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -73,44 +73,3 @@ def local_hour(column: Any) -> ColumnElement[int]:
 
 def seconds_between(start: Any, end: Any) -> ColumnElement[int]:
     return epoch_seconds(end) - epoch_seconds(start)
-
-
-def rank_at(count: Any, percent: int) -> ColumnElement[int]:
-    """The nearest rank of a percentile: ceil(count * percent / 100)."""
-    return idiv(count * percent + 99, 100)
-
-
-def percentiles(
-    source: Select[Any],
-    columns: tuple[str, ...] = ("v",),
-    *,
-    grouped: bool = False,
-    percents: tuple[int, ...] = (50, 90),
-    totals: tuple[str, ...] = (),
-) -> Select[Any]:
-    """Per group `g` (or overall): for each column, its count and nearest-rank percentiles.
-
-    Answers `<column>_n` and `<column>_p50`, `<column>_p90` (NULLs left out), and the sum of
-    each of `totals` as `<total>_sum`. The source is computed once (a materialized CTE): its
-    columns may be costly subqueries that the ranking would otherwise repeat.
-    """
-    inner = source.cte("values_").prefix_with("MATERIALIZED")
-    partition = [inner.c.g] if grouped else []
-    ranks = []
-    for name in columns:
-        value = inner.c[name]
-        order = [case((value.is_(None), 1), else_=0), value]  # NULLs last on both backends
-        ranks += [
-            value.label(name),
-            func.row_number().over(partition_by=partition, order_by=order).label(f"{name}_rn"),
-            func.count(value).over(partition_by=partition).label(f"{name}_n"),
-        ]
-    ranked = select(*partition, *ranks, *[inner.c[t] for t in totals]).subquery("ranked")
-    aggregates = [func.coalesce(func.sum(ranked.c[t]), 0).label(f"{t}_sum") for t in totals]
-    for name in columns:
-        value, rn, n = ranked.c[name], ranked.c[f"{name}_rn"], ranked.c[f"{name}_n"]
-        aggregates.append(func.max(n).label(f"{name}_n"))
-        aggregates += [func.max(case((rn == rank_at(n, p), value))).label(f"{name}_p{p}")
-                       for p in percents]  # fmt: skip
-    query = select(*([ranked.c.g] if grouped else []), *aggregates)
-    return query.group_by(ranked.c.g) if grouped else query
