@@ -13,21 +13,23 @@ from pathlib import Path
 import pytest
 import yaml
 from alembic import command
+from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from dropdesk import demo
-from dropdesk.config import ROOT
-from dropdesk.conversation.models import ChatSession
-from dropdesk.dashboard import charts
+from dropdesk.config import ROOT, Settings
+from dropdesk.conversation.models import ChatSession, Message
+from dropdesk.dashboard import charts, service
 from dropdesk.dashboard.facts import SOLVED_REPLY
 from dropdesk.dashboard.period import Period, parse
 from dropdesk.dashboard.service import Spread, spread_of
 from dropdesk.database.core import get_engine
 from dropdesk.database.migrate import alembic_config, upgrade
-from dropdesk.timezone import SHANGHAI
-from tests.api.conftest import PG_BASE, _postgres_reachable
-from tests.api.factories import MERCHANT_A
+from dropdesk.diagnosis.models import DiagnosisRecord
+from dropdesk.timezone import SHANGHAI, now_shanghai
+from tests.api.conftest import PG_BASE, _postgres_reachable, auth, open_session
+from tests.api.factories import MERCHANT_A, row, store
 
 # 00:30 in Shanghai is still the previous day in UTC: the business day is Shanghai's.
 EARLY = dt.datetime(2026, 11, 20, 0, 30, tzinfo=SHANGHAI)
@@ -172,3 +174,33 @@ def test_percentiles_read_off_counts_are_nearest_rank() -> None:
 
         assert spread_of(Counter(values)) == Spread(size, rank(50), rank(90))
     assert spread_of({}) == Spread()
+
+
+def test_a_diagnosis_keeps_the_facts_the_dashboard_counts(
+    client: TestClient, settings: Settings, db_session: Session
+) -> None:
+    store(db_session, row(ref_no="612300000777"))
+    sid = open_session(client, settings)
+    for text_ in ("刷卡显示失败", "参考号 612300000777"):
+        client.post(f"/api/v1/sessions/{sid}/messages", json={"text": text_},
+                    headers=auth(settings))  # fmt: skip
+    internal = {"Authorization": f"Bearer {settings.internal_token}"}
+    first = client.post(f"/internal/v1/sessions/{sid}/diagnoses", headers=internal,
+                        json={"order_ref": "612300000777"})  # fmt: skip
+    assert first.status_code == 200, first.text
+    client.post(f"/api/v1/sessions/{sid}/messages", json={"text": "还有一笔 ¥88"},
+                headers=auth(settings))  # fmt: skip
+    client.post(f"/internal/v1/sessions/{sid}/diagnoses", headers=internal,
+                json={"time_from": "2026-11-25T15:05:00+08:00", "amount": "88.00"})  # fmt: skip
+    records = db_session.scalars(select(DiagnosisRecord).order_by(DiagnosisRecord.id)).all()
+    assert [(r.merchant_turns, r.order_ref, r.amount_fen, r.terminal_no) for r in records] == [
+        (2, "612300000777", 32050, "T0000001"), (3, None, None, None)]  # fmt: skip
+    # The kept count is the transcript's: the merchant's messages up to the diagnosis.
+    for record in records:
+        assert record.merchant_turns == db_session.scalar(
+            select(func.count()).where(Message.session_id == sid, Message.sender == "merchant",
+                                       Message.created_at <= record.created_at))  # fmt: skip
+    today = parse(preset="today", first=None, last=None, now=now_shanghai())
+    found = service.diagnosis(db_session=db_session, period=today, now=now_shanghai())
+    assert (found.diagnosed, found.diagnoses, found.turns, found.without_ref) == (
+        1, 2, Spread(1, 2, 2), 1)  # fmt: skip
