@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from rasa.core import tracker_store as rasa_tracker_store
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
@@ -147,3 +148,12 @@ def test_a_first_save_is_kept_as_the_next_retrieve_would_see_it(tmp_path: Any) -
         ]  # nothing was stored twice
 
     asyncio.run(scenario())
+
+
+def test_the_sqlite_tracker_file_is_in_wal_mode(tmp_path: Any) -> None:
+    """One commit per turn without the rollback journal's fsyncs on Rasa's event loop."""
+    store = _sql_store(str(tmp_path / "tracker.db"), Domain.from_yaml(SLOTS))
+    asyncio.run(store.save(DialogueStateTracker("m-3", store.domain.slots)))
+    with store.session_scope() as session:
+        assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
