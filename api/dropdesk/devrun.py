@@ -302,11 +302,30 @@ class Stack:
                 raise RuntimeError(f"{failed} did not come back")
 
 
+# Ports handed out by this process (two callers must not get the same one before either binds).
+_HANDED_OUT: set[int] = set()
+# Below Linux's ephemeral range (32768-60999 by default). A port the kernel picks (bind to 0)
+# comes from that range, from which every outgoing connection also takes its local port: the
+# port could be taken by a connection between this pick and the server's own bind (seen once in
+# a fresh `make test`: a test server failed to bind and its client reached another server).
+PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nobody listens on, and that no outgoing connection takes."""
+    rng = secrets.SystemRandom()
+    for _ in range(500):
+        port = rng.choice(PORTS)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 @contextmanager
@@ -385,8 +404,12 @@ def serve_in_thread(app: Any, port: int) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.02)
+    if not server.started:  # never talk to whatever else answers on that port
+        server.should_exit = True
+        thread.join(timeout=5)
+        raise RuntimeError(f"could not serve on 127.0.0.1:{port}")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -211,3 +211,24 @@ def test_run_stops_every_process_group_on_signal(tmp_path: Path, signum: int) ->
     finally:
         if not stopped:  # a failed run: kill whatever it left behind
             kill_leftovers(run, pids)
+
+
+def test_free_ports_are_distinct_and_outside_the_ephemeral_range() -> None:
+    ports = [devrun.free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    assert all(20000 <= p < 32000 for p in ports)  # never where outgoing connections take theirs
+
+
+def test_a_server_that_cannot_bind_says_so_instead_of_answering_for_another() -> None:
+    import socket
+
+    from fastapi import FastAPI
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match="could not serve"), devrun.serve_in_thread(
+            FastAPI(), port
+        ):
+            pass
