@@ -318,6 +318,7 @@ def run(
                 name, password = demo.reset_demo_agent(db_session=db_session, now=now_shanghai())
             typer.echo(f"\nAgent console {base}/console/login\n  user {name}  password {password}")
             typer.echo("  (a supervisor; the password is new on every start)")
+            typer.echo(f"  dashboard {base}/console/dashboard  (three weeks of demo history)")
         typer.echo("\nDemo merchants (chat API: Authorization: Bearer <token>):")
         for merchant in demo.MERCHANTS:
             token = issue_merchant_token(merchant_no=merchant.merchant_no, settings=settings)
