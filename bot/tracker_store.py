@@ -21,9 +21,9 @@ tests/e2e/test_production_stack.py). Here:
   DROPDESK_TRACKER_CACHE=0 turns it off (the load bench compares both);
 - on SQLite (the embedded default) the tracker file is in WAL mode with synchronous=NORMAL:
   Rasa's save committed with the default rollback journal and full sync, several fsyncs per turn
-  on Rasa's event loop (py-spy: the commit was a third of the tracker store's time at 200
-  merchants). A commit in WAL survives a killed process; only a power cut can lose the last
-  ones. PostgreSQL (production) is untouched.
+  on Rasa's event loop (load bench, one Rasa: 52 ms of Rasa's CPU per turn before, 33 ms
+  after). A commit in WAL survives a killed process; only a power cut can lose the last ones.
+  PostgreSQL (production) is untouched.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 log = logging.getLogger(__name__)
-# The Rasa release whose FailSafeTrackerStore and create_engine_kwargs this was read against.
+# The Rasa release whose FailSafeTrackerStore, SQLTrackerStore and create_engine_kwargs this was
+# read against.
 WRITTEN_FOR = "3.6.21"
 
 
@@ -86,8 +87,7 @@ class TrackerCache:
     def __init__(self, size: int = 1000) -> None:
         self.size = size
         self._saved: OrderedDict[tuple[int, str], _Saved] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # handed out instead of rebuilt (the tests read it)
 
     def take(self, store: SQLTrackerStore, sender_id: str) -> _Saved | None:
         return self._saved.pop((id(store), sender_id), None)
@@ -121,7 +121,6 @@ async def _retrieve(self: SQLTrackerStore, sender_id: str, fetch_events_from_all
         if last == saved.last_event_id and len(saved.tracker.events) == saved.length:
             CACHE.hits += 1
             return saved.tracker
-    CACHE.misses += 1
     return await _original_retrieve(self, sender_id, fetch_events_from_all_sessions)
 
 
@@ -179,7 +178,8 @@ def install() -> None:
     installed = getattr(rasa, "__version__", "unknown")
     if installed != WRITTEN_FOR:
         raise RuntimeError(
-            f"bot/tracker_store.py patches FailSafeTrackerStore and create_engine_kwargs of "
+            f"bot/tracker_store.py patches FailSafeTrackerStore, SQLTrackerStore and "
+            f"create_engine_kwargs of "
             f"rasa {WRITTEN_FOR}, but rasa {installed} is installed: check them, then update "
             f"WRITTEN_FOR (or drop the patch)."
         )

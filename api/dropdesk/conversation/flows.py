@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, TypeVar
 
@@ -39,8 +39,6 @@ from dropdesk.timezone import now_shanghai
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# The payload of the rating buttons sent when an agent resolves a ticket.
-RATING = RATING_PAYLOAD
 
 
 def rating_buttons() -> list[dict[str, str]]:
@@ -97,7 +95,7 @@ class Turns:
         """
         clean = mask_pans(text.strip())
         now = self.clock()
-        rating = RATING.match(clean)
+        rating = RATING_PAYLOAD.match(clean)
 
         def store_inbound(db: Session) -> tuple[Message, str, str, int | None, bool] | None:
             chat = service.get_for_merchant(
@@ -198,11 +196,12 @@ class Turns:
         log.warning("taking over the stalled turn of request %s", request.id)
         return await self._resume(session_id, merchant_no, request, taken)
 
-    def in_background(self, work: Any) -> None:
-        """Run a coroutine after the request that started it; drain() waits for it too."""
+    def in_background(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run a coroutine past the request that started it; drain() waits for it too."""
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     def _watch(self, session_id: str, merchant_no: str, client_key: str) -> None:
         """In the background, until the request has its answer: take its turn over once its
@@ -232,9 +231,7 @@ class Turns:
             finally:
                 self._watching.discard(watched)
 
-        task = asyncio.create_task(watch())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.in_background(watch())
 
     async def _resume(
         self, session_id: str, merchant_no: str, request: ChatRequest, message: Message
@@ -281,14 +278,12 @@ class Turns:
         is on its way, and the replies are stored and delivered live when the bot has them.
         """
         order = asyncio.Lock()  # "on its way" and the replies are stored one after the other
-        task = asyncio.create_task(
+        task = self.in_background(
             self._bot_turn(
                 session_id, merchant_no, channel, text, inbound_id, request_id, order, resend,
-                metadata or {},
+                metadata,
             )
         )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
         try:
             return await asyncio.wait_for(asyncio.shield(task), self.settings.rasa_timeout_seconds)
         except TimeoutError:
