@@ -23,14 +23,20 @@ tests/e2e/test_production_stack.py). Here:
   Rasa's save committed with the default rollback journal and full sync, several fsyncs per turn
   on Rasa's event loop (load bench, one Rasa: 52 ms of Rasa's CPU per turn before, 33 ms
   after). A commit in WAL survives a killed process; only a power cut can lose the last ones.
-  PostgreSQL (production) is untouched.
+  Its connections are pooled (see create_engine_kwargs). PostgreSQL (production) keeps Rasa's
+  pool, with pre-ping;
+- a tracker handed out of the cache is saved without counting its rows again (Rasa's save
+  counts the session's events to know which to append): the count was checked as it was
+  handed out.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +44,7 @@ import rasa
 import sqlalchemy as sa
 from rasa.core import tracker_store
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 log = logging.getLogger(__name__)
@@ -64,9 +70,21 @@ _original_engine_kwargs = tracker_store.create_engine_kwargs
 
 
 def create_engine_kwargs(url: Any) -> dict[str, Any]:
-    """Rasa's engine arguments, plus a liveness check of each pooled connection on checkout."""
+    """Rasa's engine arguments, plus a liveness check of each pooled connection on checkout
+    (PostgreSQL), or a pool at all (SQLite).
+
+    SQLAlchemy 1.4 gives a SQLite file a NullPool: every one of a turn's four sessions opened
+    the file, set the pragmas and closed it again, and the last close of a WAL database
+    checkpoints it. That was two thirds of the save's time (py-spy, load bench). A QueuePool
+    keeps the connections open; each session still ends its transaction when it closes.
+    """
     kwargs: dict[str, Any] = dict(_original_engine_kwargs(url))
-    kwargs["pool_pre_ping"] = True
+    if str(url).startswith("sqlite"):
+        kwargs["poolclass"] = sa.pool.QueuePool
+        # Rasa runs its sessions on the event loop's thread, and now and then on another.
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
     return kwargs
 
 
@@ -112,6 +130,15 @@ _original_retrieve = SQLTrackerStore._retrieve
 _original_save = SQLTrackerStore.save
 
 
+# Set on a tracker handed out of the cache: how many of its events the database holds (the
+# events of its session). Its save appends the rest without counting the rows again.
+STORED = "_dropdesk_stored_events"
+
+
+def _known_stored(tracker: DialogueStateTracker) -> int | None:
+    return getattr(tracker, STORED, None)
+
+
 async def _retrieve(self: SQLTrackerStore, sender_id: str, fetch_events_from_all_sessions: bool
                     ) -> DialogueStateTracker | None:  # fmt: skip
     saved = None if fetch_events_from_all_sessions else CACHE.take(self, sender_id)
@@ -120,8 +147,23 @@ async def _retrieve(self: SQLTrackerStore, sender_id: str, fetch_events_from_all
             last = _last_event_id(self, session, sender_id)
         if last == saved.last_event_id and len(saved.tracker.events) == saved.length:
             CACHE.hits += 1
+            setattr(saved.tracker, STORED, saved.length)
             return saved.tracker
     return await _original_retrieve(self, sender_id, fetch_events_from_all_sessions)
+
+
+_original_additional_events = SQLTrackerStore._additional_events
+
+
+def _additional_events(self: SQLTrackerStore, session: Any, tracker: DialogueStateTracker
+                       ) -> Iterator[Event]:  # fmt: skip
+    """The events past those the database holds: counted by Rasa's query, unless the tracker
+    came out of the cache, whose count was checked against the database as it was handed out
+    (the conversation's lock keeps other turns out until this save)."""
+    known = _known_stored(tracker)
+    if known is None:
+        return _original_additional_events(self, session, tracker)  # type: ignore[no-any-return]
+    return itertools.islice(tracker.events, known, len(tracker.events))
 
 
 def _as_retrieved(store: SQLTrackerStore, tracker: DialogueStateTracker
@@ -142,14 +184,24 @@ def _as_retrieved(store: SQLTrackerStore, tracker: DialogueStateTracker
 
 
 async def _save(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
-    await _original_save(self, tracker)
+    known = _known_stored(tracker)
+    try:
+        await _original_save(self, tracker)
+    finally:
+        if known is not None:
+            delattr(tracker, STORED)
     kept = _as_retrieved(self, tracker)
     with self.session_scope() as session:
         # Keep it only if the database holds exactly as many events of the session (Rasa's own
-        # save counts the same way).
-        stored = self._event_query(
-            session, tracker.sender_id, fetch_events_from_all_sessions=False
-        ).count()
+        # save counts the same way). A cached tracker's save appended every event past the
+        # known count, so the database holds all of them, unless a new session started in this
+        # turn (then kept is a shorter view and the rows are counted).
+        if known is not None and kept is tracker:
+            stored = len(tracker.events)
+        else:
+            stored = self._event_query(
+                session, tracker.sender_id, fetch_events_from_all_sessions=False
+            ).count()
         last = _last_event_id(self, session, tracker.sender_id)
     if stored == len(kept.events) and last is not None:
         CACHE.keep(self, _Saved(kept, last, stored))
@@ -169,8 +221,10 @@ _original_init = SQLTrackerStore.__init__
 def _init(self: SQLTrackerStore, *args: Any, **kwargs: Any) -> None:
     _original_init(self, *args, **kwargs)
     if self.engine.dialect.name == "sqlite":
-        # Every connection from now on (Rasa's SQLite engine opens one per session).
+        # Every connection the pool opens from now on.
         sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        # The pool already holds the connection Rasa created the tables with: reopen it.
+        self.engine.dispose()
 
 
 def install() -> None:
@@ -190,3 +244,4 @@ def install() -> None:
     if os.environ.get("DROPDESK_TRACKER_CACHE", "1") != "0":
         SQLTrackerStore._retrieve = _retrieve  # type: ignore[method-assign]
         SQLTrackerStore.save = _save  # type: ignore[method-assign]
+        SQLTrackerStore._additional_events = _additional_events  # type: ignore[method-assign]

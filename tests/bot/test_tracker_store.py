@@ -101,7 +101,9 @@ def test_the_saved_tracker_is_reused_while_the_database_holds_exactly_it(tmp_pat
         latest = await mine.retrieve("m-1")
         assert latest is not fresh and latest is not None
         assert [e.text for e in latest.events if e.as_dict()["event"] == "user"] == [
-            "你好", "320块", "五分钟前"
+            "你好",
+            "320块",
+            "五分钟前",
         ]
         # A tracker changed after its save (not saved again) is not handed out as saved.
         await mine.save(latest)
@@ -157,3 +159,46 @@ def test_the_sqlite_tracker_file_is_in_wal_mode(tmp_path: Any) -> None:
     with store.session_scope() as session:
         assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+
+
+def test_sqlite_connections_are_kept_open_between_sessions(tmp_path: Any) -> None:
+    """SQLAlchemy 1.4 gives a SQLite file a NullPool: each session reopened the file, set its
+    pragmas and closed it (and the last close of a WAL file checkpoints it)."""
+    store = _sql_store(str(tmp_path / "tracker.db"), Domain.from_yaml(SLOTS))
+    assert isinstance(store.engine.pool, sa.pool.QueuePool)
+    seen = []
+    for _ in range(3):
+        with store.session_scope() as session:
+            seen.append(session.connection().connection.dbapi_connection)
+    assert seen[0] is seen[1] is seen[2]
+
+
+def test_a_cached_tracker_is_saved_without_counting_its_rows(tmp_path: Any) -> None:
+    """Its save appends past the count checked as it was handed out; the database then holds
+    every event exactly once, turn after turn."""
+    domain = Domain.from_yaml(SLOTS)
+    store = _sql_store(str(tmp_path / "tracker.db"), domain)
+    counts: list[str] = []
+    sa.event.listen(
+        store.engine, "before_cursor_execute",
+        lambda *args: counts.append(args[2]) if "count(" in args[2].lower() else None,
+    )  # fmt: skip
+
+    async def scenario() -> None:
+        tracker = DialogueStateTracker("m-4", domain.slots)
+        _turn(tracker, "你好", "您好")
+        await store.save(tracker)
+        assert counts  # a first save counts (nothing is known about the database yet)
+        for n in range(5):
+            counts.clear()
+            cached = await store.retrieve("m-4")
+            assert cached is tracker
+            _turn(tracker, f"第{n}句", "好的")
+            await store.save(tracker)
+            assert counts == []
+        tracker_store.CACHE.take(store, "m-4")
+        stored = await store.retrieve("m-4")
+        assert stored is not None
+        assert [e.as_dict() for e in stored.events] == [e.as_dict() for e in tracker.events]
+
+    asyncio.run(scenario())
