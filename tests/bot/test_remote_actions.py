@@ -76,3 +76,47 @@ def test_install_refuses_another_rasa(monkeypatch: pytest.MonkeyPatch, version: 
 
 def test_written_for_the_installed_rasa() -> None:
     assert rasa.__version__ == remote_actions.WRITTEN_FOR == "3.6.21"
+
+
+def _event_samples() -> list[dict[str, Any]]:
+    """Every Rasa event as its own as_dict writes it, then each field of each given a value
+    of another type (valid or not, the fast check must say what the full schema says)."""
+    import datetime as dt
+
+    from rasa.shared.core import events as e
+
+    samples = [
+        e.UserUttered("320块", {"name": "inform", "confidence": 0.9},
+                      [{"entity": "amount", "value": "320", "start": 0, "end": 4}]),
+        e.BotUttered("好的", {"buttons": [{"title": "是", "payload": "/affirm"}]}),
+        e.SlotSet("amount", "320.00"), e.SlotSet("flags", ["a"]), e.Restarted(),
+        e.UserUtteranceReverted(), e.AllSlotsReset(), e.ReminderScheduled("x", dt.datetime.now()),
+        e.ReminderCancelled(name="r"), e.ActionReverted(), e.StoryExported(),
+        e.FollowupAction("action_listen"), e.ConversationPaused(), e.ConversationResumed(),
+        e.ActionExecuted("action_listen", policy="RulePolicy", confidence=1.0),
+        e.AgentUttered("hi"), e.ActiveLoop("drop_form"), e.ActiveLoop(None),
+        e.LegacyFormValidation(False), e.LoopInterrupted(True), e.ActionExecutionRejected("a"),
+        e.SessionStarted(), e.EntitiesAdded([{"entity": "amount", "value": "3"}]),
+        e.DefinePrevUserUtteredFeaturization(True),
+    ]  # fmt: skip
+    dicts = [event.as_dict() for event in samples]
+    mutated = []
+    for event in dicts:
+        for key in event:
+            for wrong in (7, "x", None, [1], {"a": 1}, 0.5, True):
+                mutated.append({**event, key: wrong})
+    return dicts + mutated + [{"event": 5}, {}, "not an object"]  # type: ignore[list-item]
+
+
+def test_the_check_by_event_type_says_what_the_full_schema_says() -> None:
+    samples = _event_samples()
+    disagree = []
+    for event in samples:
+        result = {"events": [event], "responses": []}
+        full = remote_actions._validator().is_valid(result)  # Rasa's schema, compiled once
+        if remote_actions._valid_by_event(result) != full:
+            disagree.append((event, full))
+    assert not disagree, disagree[:3]
+    # Both kinds are in the sample.
+    verdicts = [remote_actions._validator().is_valid({"events": [event]}) for event in samples]
+    assert sum(verdicts) > 50 and verdicts.count(False) > 50
