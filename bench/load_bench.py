@@ -3,6 +3,7 @@ straight to Rasa's own REST channel, on one and on two Rasa processes (issue 17,
 
 Usage: python bench/load_bench.py MODEL [--duration 60] [--levels 50,100,200] [--think 5]
                                         [--rasa 1,2] [--paths api,direct] [--profile DIR]
+                                        [--store sqlite|postgres]
 
 Every virtual merchant plays conversations of tests/e2e/conversations/suite.yml (four merchants,
 their store loaded as of now) one after another: a new session, then every turn of the script,
@@ -19,6 +20,11 @@ the timed turns. Two Rasa processes sit behind a round-robin TCP balancer, per c
 Kubernetes Service spreads them; both share the tracker store, as replicas share PostgreSQL.
 The chat rate limit is off (DROPDESK_CHAT_RATE_PER_MINUTE=0): one merchant number is shared by
 many virtual merchants here, which a real merchant never is.
+
+--store postgres runs the production profile's storage instead of the embedded default: the
+service's database and Rasa's tracker store on the machine's PostgreSQL (--postgres, two fresh
+databases, dropped afterwards), Rasa's RedisLockStore and the service's pub/sub on the machine's
+Redis (--redis).
 
 --profile DIR runs py-spy (if installed in .venv) on Rasa and on the service during the
 highest level of each stack and writes flame graphs (SVG) and top-function lists there.
@@ -39,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,17 +105,81 @@ def balancer_process(port: int, backends: list[str]) -> Process:
     )
 
 
+@dataclass(frozen=True)
+class Storage:
+    """Where the stack keeps its state: SQLite files in the work folder (the embedded default),
+    or PostgreSQL and Redis (the production profile's)."""
+
+    kind: str = "sqlite"
+    postgres: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    redis: str = "redis://127.0.0.1:6379/0"
+
+
 @contextmanager
-def bench_stack(workdir: Path, model: Path, rasa_count: int, store: dict[str, Any]
-                ) -> Iterator[BenchStack]:  # fmt: skip
+def fresh_databases(admin_url: str, names: list[str]) -> Iterator[list[str]]:
+    """New PostgreSQL databases beside admin_url's, dropped on the way out."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield [make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+               for name in names]  # fmt: skip
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def production_storage(path: Path, actions_port: int, tracker_url: str, redis_url: str,
+                       prefix: str) -> Path:  # fmt: skip
+    """docker/endpoints.yml's tracker and lock stores, on this machine's PostgreSQL and Redis."""
+    from sqlalchemy.engine import make_url
+
+    endpoints = yaml.safe_load((ROOT / "docker" / "endpoints.yml").read_text())
+    endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{actions_port}/webhook"
+    pg = make_url(tracker_url)
+    endpoints["tracker_store"].update(url=pg.host, port=pg.port, db=pg.database,
+                                      username=pg.username, password=pg.password or "")  # fmt: skip
+    redis = httpx.URL(redis_url)
+    endpoints["lock_store"].update(url=redis.host, port=redis.port or 6379, key_prefix=prefix)
+    path.write_text(yaml.safe_dump(endpoints, allow_unicode=True))
+    return path
+
+
+@contextmanager
+def bench_stack(workdir: Path, model: Path, rasa_count: int, store: dict[str, Any],
+                storage: Storage = Storage()) -> Iterator[BenchStack]:  # fmt: skip
     """The service, the action server and rasa_count Rasa processes on free ports."""
+    with ExitStack() as cleanup:
+        if storage.kind == "postgres":
+            tag = secrets.token_hex(4)
+            service_db, tracker_db = cleanup.enter_context(
+                fresh_databases(storage.postgres, [f"dd_load_{tag}", f"rasa_load_{tag}"])
+            )
+        else:
+            tag, service_db, tracker_db = "", f"sqlite:///{workdir / 'dropdesk.db'}", ""
+        yield cleanup.enter_context(
+            _bench_stack(workdir, model, rasa_count, store, storage, service_db, tracker_db, tag)
+        )
+
+
+@contextmanager
+def _bench_stack(workdir: Path, model: Path, rasa_count: int, store: dict[str, Any],
+                 storage: Storage, service_db: str, tracker_db: str, tag: str,
+                 ) -> Iterator[BenchStack]:  # fmt: skip
     port, actions_port = free_port(), free_port()
     rasa_ports = [free_port() for _ in range(rasa_count)]
     front_port = rasa_ports[0] if rasa_count == 1 else free_port()
     front = f"http://127.0.0.1:{front_port}"
     settings = Settings(
         env="test",
-        database_url=f"sqlite:///{workdir / 'dropdesk.db'}",
+        database_url=service_db,
+        pubsub_url=storage.redis if storage.kind == "postgres" else "memory://",
         secret_key=secrets.token_urlsafe(32),
         internal_token=secrets.token_urlsafe(32),
         rasa_token=secrets.token_urlsafe(32),
@@ -120,12 +190,17 @@ def bench_stack(workdir: Path, model: Path, rasa_count: int, store: dict[str, An
     upgrade(settings.database_url)
     with session_scope(settings.database_url) as db:
         conversation_store.load(db_session=db, store=store, now=now_shanghai())
-    endpoints = write_endpoints(
-        workdir / "endpoints.yml", actions_port, tracker_db=workdir / "rasa-tracker.db"
-    )
+    if storage.kind == "postgres":
+        endpoints = production_storage(workdir / "endpoints.yml", actions_port, tracker_db,
+                                       storage.redis, prefix=f"load{tag}")  # fmt: skip
+    else:
+        endpoints = write_endpoints(
+            workdir / "endpoints.yml", actions_port, tracker_db=workdir / "rasa-tracker.db"
+        )
     env = child_env(settings) | {
         "DROPDESK_ENV": "test",
         "DROPDESK_DATABASE_URL": settings.database_url,
+        "DROPDESK_PUBSUB_URL": settings.pubsub_url,
         "DROPDESK_SECRET_KEY": settings.secret_key,
         "DROPDESK_RASA_TOKEN": settings.rasa_token,
         "DROPDESK_PORT": str(port),
@@ -418,15 +493,19 @@ async def bench(args: argparse.Namespace) -> None:
     rasa_counts = [int(x) for x in args.rasa.split(",")]
     paths = [p for p in args.paths.split(",") if p in PATHS]
     results: dict[tuple[int, str, int], Level] = {}
+    storage = Storage(args.store, args.postgres, args.redis)
+    where = ("PostgreSQL + Redis" if storage.kind == "postgres"
+             else "SQLite files, in-process pub/sub")  # fmt: skip
     print(
         f"load: {len(convos)} suite conversations, {args.think:g} s think time, "
-        f"{args.duration:g} s per level after a {args.think:g} s ramp, {os.cpu_count()} cores"
+        f"{args.duration:g} s per level after a {args.think:g} s ramp, {os.cpu_count()} cores, "
+        f"{where}"
     )
     for rasa_count in rasa_counts:
         with (
             tempfile.TemporaryDirectory() as tmp,
             bench_stack(work(args.keep, tmp, rasa_count), args.model.resolve(), rasa_count,
-                        store) as stack,
+                        store, storage) as stack,
         ):  # fmt: skip
             tokens = {str(m["merchant_no"]): issue_merchant_token(
                 merchant_no=str(m["merchant_no"]), settings=stack.settings)
@@ -494,6 +573,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy output folder (highest level)")
     parser.add_argument("--keep", type=Path, help="keep each stack's databases and logs here")
     parser.add_argument("--json", type=Path, default=ROOT / "var" / "bench" / "load.json")
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--postgres", default=Storage.postgres, help="an existing database")
+    parser.add_argument("--redis", default=Storage.redis)
     asyncio.run(bench(parser.parse_args()))
 
 
