@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -9,6 +10,7 @@ from urllib.parse import quote
 import aiohttp
 
 TIMEOUT_SECONDS = 5.0
+KEEPALIVE_SECONDS = 3.0
 
 
 class ServiceError(Exception):
@@ -42,6 +44,24 @@ class HttpDropDeskService:
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # One session per event loop, its connections kept alive between calls (a session per
+        # call opened and closed a TCP connection to the service every time).
+        self._http: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http[0] is not loop or self._http[1].closed:
+            # Idle connections are dropped before the service's own keep-alive timeout
+            # (uvicorn's is 5 s), so a request never goes out on one the service is closing.
+            connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS)
+            self._http = (loop, aiohttp.ClientSession(connector=connector, timeout=self._timeout,
+                                                      headers=self._headers))  # fmt: skip
+        return self._http[1]
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http[1].close()
+            self._http = None
 
     def _url(self, session_id: str, tail: str) -> str:
         return f"{self._base_url}/internal/v1/sessions/{quote(session_id, safe='')}/{tail}"
@@ -54,10 +74,9 @@ class HttpDropDeskService:
         params: dict[str, str] | None = None,
     ) -> Any:
         try:
-            async with (
-                aiohttp.ClientSession(timeout=self._timeout, headers=self._headers) as http,
-                http.request(method, url, json=payload, params=params) as response,
-            ):
+            async with self._session().request(
+                method, url, json=payload, params=params
+            ) as response:
                 if response.status == 404:
                     raise NotFoundError(f"{method} {url} -> HTTP 404")
                 if response.status >= 400:

@@ -288,3 +288,37 @@ def test_over_http_an_answer_breaking_the_contract_is_a_server_error(
         assert status == 500 and "diagnose response breaks the contract" in body["detail"]
 
     over_http(FakeDropDeskService(), scenario)
+
+
+def test_the_client_keeps_its_connection_to_the_service_between_calls() -> None:
+    """A connection per call cost the service an accept, a new protocol and a close each time;
+    idle connections are let go before uvicorn's 5 s keep-alive ends on its side."""
+    from aiohttp import web
+
+    from actions import service_client
+
+    peers: list[object] = []
+
+    async def terminals(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.json_response([TERMINAL])
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_get("/internal/v1/sessions/{sid}/terminals", terminals)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        client = HttpDropDeskService(f"http://127.0.0.1:{port}", TOKEN)
+        try:
+            for _ in range(5):
+                assert await client.terminals("chat-1") == [TERMINAL]
+        finally:
+            await client.close()
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+    assert len(peers) == 5 and len(set(peers)) == 1
+    assert service_client.KEEPALIVE_SECONDS < 5
