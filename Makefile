@@ -6,17 +6,19 @@ VENV      := .venv
 BOT_VENV  := .venv-bot
 DD        := $(VENV)/bin/dropdesk
 RASA      := $(BOT_VENV)/bin/rasa
-# Any Python >= 3.11 for the service; exactly 3.10 for Rasa 3.6 (PATH first, then pyenv).
-PYTHON_SVC ?= $(shell for c in python3.13 python3.12 python3.11 python3; do \
-  p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
-  && { echo $$p; break; }; done)
-PYTHON_BOT ?= $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10 \
-  /usr/local/bin/python3.10 /usr/bin/python3.10; do \
-  p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null \
-  && { echo $$p; break; }; done)
+# Both runtimes run on Python 3.11 (PATH first, then pyenv; never a hard-coded path).
+PYTHON ?= $(shell for c in python3.11 $$(pyenv root 2>/dev/null)/versions/3.11*/bin/python3.11 \
+  /usr/local/bin/python3.11 /usr/bin/python3.11; do \
+  p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; assert sys.version_info[:2] == (3, 11); \
+  print(sys.executable)' 2>/dev/null && break; done)
+# uv installs both runtimes from their lock files (exact versions and hashes); it comes from
+# PyPI into .tools/, pinned here, so every machine resolves and installs the same way.
+UV_VERSION := 0.13.9
+UV         := .tools/uv-$(UV_VERSION)/bin/uv
+LOCK_FOR   := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes
 # The model is named by a fingerprint of everything training reads, so it retrains only on change
 # (not the channel or the server entrypoint, which the model does not contain).
-TRAINING_INPUTS = bot/config.yml bot/domain.yml bot/components bot/jieba data actions/normalise/spelling.py
+TRAINING_INPUTS = bot/requirements.lock bot/config.yml bot/domain.yml bot/components bot/jieba data actions/normalise/spelling.py
 FINGERPRINT = $(shell find $(TRAINING_INPUTS) -type f ! -name '*.pyc' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 MODEL = models/dropdesk-$(FINGERPRINT).tar.gz
 RASA_ARGS = --config bot/config.yml --domain bot/domain.yml --data data
@@ -25,7 +27,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help run test setup setup-service setup-bot migrate seed train model-path lint typecheck \
-        validate test-service test-bot test-stories eval bench setup-browser
+        validate test-service test-bot test-stories eval bench setup-browser lock
 
 help:
 	@echo "make run    set up both runtimes, migrate, seed the demo store, train if stale, start all"
@@ -38,21 +40,37 @@ setup: setup-service setup-bot
 setup-service: $(VENV)/.installed
 setup-bot: $(BOT_VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	@test -n "$(PYTHON_SVC)" || { echo "Python >= 3.11 not found: install one (e.g. pyenv install 3.11)"; exit 1; }
-	@echo "service runtime: $(PYTHON_SVC)"
-	@test -x $(VENV)/bin/python || $(PYTHON_SVC) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+$(UV):
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it (e.g. pyenv install 3.11)"; exit 1; }
+	$(PYTHON) -m pip install -q --disable-pip-version-check --target .tools/uv-$(UV_VERSION) uv==$(UV_VERSION)
+
+# A venv on another interpreter (an older checkout's 3.10 bot venv) is made again.
+define make_venv
+	@echo "$(1): $(PYTHON)"
+	@$(1)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+	  || { rm -rf $(1); $(UV) venv -q --python $(PYTHON) $(1); }
+endef
+
+$(VENV)/.installed: requirements-dev.lock pyproject.toml | $(UV)
+	$(call make_venv,$(VENV))
+	$(UV) pip sync -q --python $(VENV)/bin/python --require-hashes requirements-dev.lock
+	$(UV) pip install -q --python $(VENV)/bin/python --no-deps -e .
 	@touch $@
 
-$(BOT_VENV)/.installed: bot/requirements.txt
-	@test -n "$(PYTHON_BOT)" || { echo "Python 3.10 not found (Rasa 3.6 needs it): e.g. pyenv install 3.10"; exit 1; }
-	@echo "bot runtime: $(PYTHON_BOT)"
-	@test -x $(BOT_VENV)/bin/python || $(PYTHON_BOT) -m venv $(BOT_VENV)
-	$(BOT_VENV)/bin/python -m pip install -q --upgrade pip wheel
-	$(BOT_VENV)/bin/python -m pip install -q -r bot/requirements.txt
+$(BOT_VENV)/.installed: bot/requirements.lock | $(UV)
+	$(call make_venv,$(BOT_VENV))
+	$(UV) pip sync -q --python $(BOT_VENV)/bin/python --require-hashes bot/requirements.lock
 	@touch $@
+
+# Regenerate the lock files from what we depend on directly (LOCK_ARGS=--upgrade for newer
+# releases): pyproject.toml for the service, bot/requirements.in for the bot. Rasa 3.6 declares
+# Python < 3.11, so its metadata is read with that ceiling moved (bot/rasa_metadata.py).
+lock: | $(UV)
+	$(PYTHON) bot/rasa_metadata.py rasa==3.6.21 rasa-sdk==3.6.2 > bot/uv.toml
+	$(UV) pip compile -q $(LOCK_FOR) $(LOCK_ARGS) pyproject.toml -o requirements.lock
+	$(UV) pip compile -q $(LOCK_FOR) $(LOCK_ARGS) --extra dev pyproject.toml -o requirements-dev.lock
+	$(UV) pip compile -q $(LOCK_FOR) $(LOCK_ARGS) --config-file bot/uv.toml \
+	  --override bot/overrides.txt bot/requirements.in -o bot/requirements.lock
 
 migrate: setup-service
 	@$(DD) migrate

@@ -1,9 +1,15 @@
-# The bot runtime: Rasa 3.6 (Python 3.10), for both `rasa run` (default command) and the
+# The bot runtime: Rasa 3.6 on Python 3.11 (see README, "Python and lock files"), for both `rasa run` (default command) and the
 # action server (`rasa run actions`, compose's and Kubernetes' `actions`).
-FROM python:3.10-slim
+FROM python:3.11-slim
 WORKDIR /app
-COPY bot/requirements.txt bot/requirements.txt
-RUN pip install --no-cache-dir -r bot/requirements.txt \
+COPY bot/requirements.lock bot/requirements.lock
+# Installed from the lock (exact versions, hashes checked) by the uv version the Makefile pins.
+# multidict 5.2 (Sanic 21.12 asks < 6) has no 3.11 wheel: it is compiled, then gcc goes.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && pip install --no-cache-dir uv==0.13.9 \
+ && uv pip install --system --no-cache --require-hashes -r bot/requirements.lock \
+ && pip uninstall -y uv \
+ && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /app dropdesk
 COPY bot ./bot
 COPY data ./data

@@ -3,12 +3,17 @@
 # the default secrets (see README.md, "Production").
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY api ./api
 # The slip reader's OCR (rapidocr-onnxruntime) imports OpenCV, whose wheel needs libGL and GLib.
 RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
  && rm -rf /var/lib/apt/lists/*
-RUN pip install --no-cache-dir . \
+# Dependencies from the lock (exact versions, hashes checked) by the uv version the Makefile
+# pins, in their own layer; then the project itself without resolving anything again.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir uv==0.13.9 \
+ && uv pip install --system --no-cache --require-hashes -r requirements.lock
+COPY pyproject.toml README.md ./
+COPY api ./api
+RUN uv pip install --system --no-cache --no-deps . && pip uninstall -y uv \
  && useradd --system --uid 10001 --home-dir /app dropdesk
 USER 10001
 ENV DROPDESK_ENV=production DROPDESK_HOST=0.0.0.0 DROPDESK_PORT=8000 PYTHONUNBUFFERED=1

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from ._cards import find_cards
 from ._masks import MASK
 from ._text import fold_width
 
 
-class RefKind(str, Enum):
+class RefKind(StrEnum):
     """The kind of transaction identifier a merchant quoted."""
 
     REF_NO = "ref_no"

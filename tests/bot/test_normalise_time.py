@@ -197,7 +197,7 @@ def test_month_day_after_today_is_last_year() -> None:
 
 
 def test_now_in_other_zone_is_converted() -> None:
-    utc_now = NOW.astimezone(dt.timezone.utc)
+    utc_now = NOW.astimezone(dt.UTC)
     window = parse_time("14:05", utc_now)
     assert window == TimeWindow(_at("11-25 14:05"), _at("11-25 14:06"), False)
     assert window.start.tzinfo == TZ
