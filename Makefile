@@ -66,7 +66,7 @@ $(BOT_VENV)/.installed: bot/requirements.lock | $(UV)
 # releases): pyproject.toml for the service, bot/requirements.in for the bot. Rasa 3.6 declares
 # Python < 3.11, so its metadata is read with that ceiling moved (bot/rasa_metadata.py).
 lock: | $(UV)
-	$(PYTHON) bot/rasa_metadata.py rasa==3.6.21 rasa-sdk==3.6.2 > bot/uv.toml
+	$(PYTHON) bot/rasa_metadata.py $$(grep -E '^rasa(-sdk)?==' bot/requirements.in) > bot/uv.toml
 	$(UV) pip compile -q $(LOCK_FOR) $(LOCK_ARGS) pyproject.toml -o requirements.lock
 	$(UV) pip compile -q $(LOCK_FOR) $(LOCK_ARGS) --extra dev pyproject.toml -o requirements-dev.lock
 	$(UV) pip compile -q $(LOCK_FOR) $(LOCK_ARGS) --config-file bot/uv.toml \

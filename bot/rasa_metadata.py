@@ -5,7 +5,7 @@ Python-3.10 pins (numpy, scipy, scikit-learn, dask) behind ``python_version < "3
 markers. Both run on 3.11 (the model trains and parses identically; the bot tests pass), so
 the resolver is given their published metadata with those two bounds moved to 3.12 and
 nothing else changed. uv reads the result as ``dependency-metadata`` (it never fetches
-these packages' own metadata then). Run by ``make lock``:
+these packages' own metadata then). Run by ``make lock`` with the two pins of bot/requirements.in:
 
     python bot/rasa_metadata.py rasa==3.6.21 rasa-sdk==3.6.2 > bot/uv.toml
 """

@@ -1,5 +1,6 @@
-# The bot runtime: Rasa 3.6 on Python 3.11 (see README, "Python and lock files"), for both `rasa run` (default command) and the
-# action server (`rasa run actions`, compose's and Kubernetes' `actions`).
+# The bot runtime: Rasa 3.6 on Python 3.11 (README, "Python and lock files"), for both
+# `rasa run` (default command) and the action server (`rasa run actions`, compose's and
+# Kubernetes' `actions`).
 FROM python:3.11-slim
 WORKDIR /app
 COPY bot/requirements.lock bot/requirements.lock

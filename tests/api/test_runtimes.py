@@ -141,7 +141,6 @@ def test_the_bot_lock_admits_python_3_11_only_through_the_generated_metadata() -
 
 
 def test_the_widened_metadata_moves_only_the_python_ceiling() -> None:
-    sys.path.insert(0, str(ROOT))
     from bot.rasa_metadata import widen, widen_requires_python
 
     assert (
