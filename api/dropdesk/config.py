@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # Per merchant on the chat API's POSTs: a sustained rate and a burst; 0 turns it off.
     chat_rate_per_minute: int = 300
     chat_rate_burst: int = 60
+    # Worker threads for sync endpoints and database work, and how many database sessions are
+    # open at once (fewer, waited for on the event loop: see dropdesk/database/slots.py).
+    worker_threads: int = 40
+    database_sessions: int = 16
 
     @model_validator(mode="before")
     @classmethod
@@ -128,6 +132,9 @@ class Settings(BaseSettings):
                 raise ValueError("DROPDESK_WECHAT_AES_KEY must be 43 characters (EncodingAESKey)")
         if self.wechat_token and not (self.wechat_appid and self.wechat_secret):
             raise ValueError("DROPDESK_WECHAT_TOKEN needs DROPDESK_WECHAT_APPID and _SECRET too")
+        if not 1 <= self.database_sessions < self.worker_threads:
+            raise ValueError("DROPDESK_DATABASE_SESSIONS must be at least 1 and fewer than "
+                             "DROPDESK_WORKER_THREADS")  # fmt: skip
         if not self.working_days or set(self.working_days) - set("1234567"):
             raise ValueError("DROPDESK_WORKING_DAYS lists ISO weekdays 1-7, e.g. 12345")
         return self

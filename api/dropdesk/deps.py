@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,13 +13,15 @@ from dropdesk.agent import service as agent_service
 from dropdesk.agent.models import Agent
 from dropdesk.auth.service import InvalidTokenError, is_internal_token, read_merchant_token
 from dropdesk.config import Settings
+from dropdesk.database import slots
 from dropdesk.database.core import session_scope
 from dropdesk.errors import NotAuthenticatedError
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+# The light dependencies are async: a sync one takes a worker thread on every request.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -27,7 +29,15 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_db(settings: SettingsDep) -> Iterator[Session]:
+async def database_slot() -> AsyncIterator[None]:
+    """One of the process's database slots, held until the session below has committed."""
+    async with slots.slot():
+        yield
+
+
+def get_db(
+    settings: SettingsDep, _slot: Annotated[None, Depends(database_slot, scope="function")]
+) -> Iterator[Session]:
     with session_scope(settings.database_url) as session:
         yield session
 
@@ -38,13 +48,13 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def internal_caller(credentials: Credentials, settings: SettingsDep) -> None:
+async def internal_caller(credentials: Credentials, settings: SettingsDep) -> None:
     if credentials is None or not is_internal_token(token=credentials.credentials,
                                                     settings=settings):  # fmt: skip
         raise NotAuthenticatedError("internal token missing or wrong")
 
 
-def current_merchant_no(credentials: Credentials, settings: SettingsDep) -> str:
+async def current_merchant_no(credentials: Credentials, settings: SettingsDep) -> str:
     if credentials is None:
         raise NotAuthenticatedError("merchant token missing")
     try:

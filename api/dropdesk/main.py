@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
@@ -19,6 +20,7 @@ from dropdesk.conversation.delivery import Outbox
 from dropdesk.conversation.flows import Turns
 from dropdesk.conversation.internal_views import router as session_internal_router
 from dropdesk.conversation.views import router as chat_router
+from dropdesk.database import slots
 from dropdesk.diagnosis.views import router as diagnosis_router
 from dropdesk.dialogue.client import BotClient, RasaClient
 from dropdesk.handoff.flows import Handoffs
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     settings = settings or get_settings()
     # After uvicorn's own logging setup (it loads the app after): every logger, masked JSON.
     configure_logging(settings.log_level)
+    slots.configure(settings.database_sessions)
     broadcast = Broadcast(settings.pubsub_url)
     bot_client = metrics.MeteredBot(
         bot or RasaClient(settings.rasa_url, settings.rasa_turn_limit_seconds,
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         await broadcast.connect()
         sweeper = asyncio.create_task(handoffs.run_sweeper())
         try:

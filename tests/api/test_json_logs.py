@@ -10,41 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from dropdesk.auth.service import issue_merchant_token
-from dropdesk.config import ROOT, Settings
+from dropdesk.config import Settings
 from dropdesk.database.core import session_scope
 from dropdesk.database.migrate import upgrade
 from dropdesk.logs import JsonFormatter
 from tests.api.factories import CARD_1, MERCHANT_A, row, store
 from tests.api.fake_rasa import FakeRasa, free_port, serve
+from tests.api.live_service import live_service
 
 MASKED = f"{CARD_1[:6]}******{CARD_1[-4:]}"
 GROUPED = " ".join(CARD_1[i : i + 4] for i in range(0, len(CARD_1), 4))  # 6222 0212 3456 7890 128
-
-
-def _wait_alive(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the service exited:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the service did not start:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 def test_the_running_service_logs_json_with_card_numbers_masked(tmp_path: Path) -> None:
@@ -52,7 +34,7 @@ def test_the_running_service_logs_json_with_card_numbers_masked(tmp_path: Path) 
     upgrade(database_url)
     with session_scope(database_url) as db:
         store(db, row())
-    rasa, rasa_port, port = FakeRasa(), free_port(), free_port()
+    rasa, rasa_port = FakeRasa(), free_port()
 
     @rasa.app.get("/version")
     def version() -> dict[str, str]:
@@ -61,7 +43,7 @@ def test_the_running_service_logs_json_with_card_numbers_masked(tmp_path: Path) 
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     settings = Settings(env="test", database_url=database_url,
                         secret_key=secrets.token_urlsafe(32))  # fmt: skip
-    env = dict(os.environ) | {
+    env = {
         "DROPDESK_ENV": "test",
         "DROPDESK_DATABASE_URL": database_url,
         "DROPDESK_SECRET_KEY": settings.secret_key,
@@ -69,38 +51,21 @@ def test_the_running_service_logs_json_with_card_numbers_masked(tmp_path: Path) 
         # A readiness check that fails with the card number in its URL: our own logger
         # (dropdesk.health) then logs it, inside the running server.
         "DROPDESK_ACTIONS_URL": f"{rasa_url}/cards/{CARD_1}",
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
     }
     log = tmp_path / "service.log"
-    base_url = f"http://127.0.0.1:{port}"
-    with serve(rasa.app, rasa_port), log.open("ab") as out:
-        # The command line `dropdesk run` (devrun.processes) uses for the service.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "dropdesk.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            _wait_alive(base_url, proc, log)
-            token = issue_merchant_token(merchant_no=MERCHANT_A, settings=settings)
-            auth = {"Authorization": f"Bearer {token}"}
-            with httpx.Client(base_url=base_url, timeout=10) as http:
-                assert http.get("/healthz", params={"card": CARD_1}).status_code == 200
-                assert http.get("/healthz", params={"card": GROUPED}).status_code == 200
-                assert http.get(f"/api/v1/sessions/{CARD_1}", headers=auth).status_code == 404
-                sid = http.post("/api/v1/sessions", headers=auth).json()["session_id"]
-                said = http.post(f"/api/v1/sessions/{sid}/messages", headers=auth,
-                                 json={"text": f"顾客的卡号{CARD_1}，刷了没成功"})  # fmt: skip
-                assert said.status_code == 200
-                assert http.get("/readyz").json()["failed"] == ["actions"]
-                metrics = http.get("/metrics").text
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serve(rasa.app, rasa_port), live_service(log, env) as base_url:
+        token = issue_merchant_token(merchant_no=MERCHANT_A, settings=settings)
+        auth = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base_url, timeout=10) as http:
+            assert http.get("/healthz", params={"card": CARD_1}).status_code == 200
+            assert http.get("/healthz", params={"card": GROUPED}).status_code == 200
+            assert http.get(f"/api/v1/sessions/{CARD_1}", headers=auth).status_code == 404
+            sid = http.post("/api/v1/sessions", headers=auth).json()["session_id"]
+            said = http.post(f"/api/v1/sessions/{sid}/messages", headers=auth,
+                             json={"text": f"顾客的卡号{CARD_1}，刷了没成功"})  # fmt: skip
+            assert said.status_code == 200
+            assert http.get("/readyz").json()["failed"] == ["actions"]
+            metrics = http.get("/metrics").text
     assert 'dropdesk_turns_total{outcome="bot"} 1.0' in metrics
     text = log.read_text(encoding="utf-8")
     assert CARD_1 not in text and GROUPED not in text

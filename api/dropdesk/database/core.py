@@ -16,6 +16,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from starlette.concurrency import run_in_threadpool
 
+from dropdesk.database import slots
+
 T = TypeVar("T")
 
 NAMING = {
@@ -91,7 +93,9 @@ def get_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # More connections than database slots (database.slots): a slot never waits for one.
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=20,
+                               max_overflow=20)  # fmt: skip
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -124,7 +128,8 @@ async def run_in_session(url: str, work: Callable[[Session], T]) -> T:
         with session_scope(url) as db_session:
             return work(db_session)
 
-    return await run_in_threadpool(run)
+    async with slots.slot():  # waited for here, on the loop: see database.slots
+        return await run_in_threadpool(run)
 
 
 def update_if_status(
