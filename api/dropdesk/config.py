@@ -101,9 +101,11 @@ class Settings(BaseSettings):
     chat_rate_per_minute: int = 300
     chat_rate_burst: int = 60
     # Worker threads for sync endpoints and database work, and how many database sessions are
-    # open at once (fewer, waited for on the event loop: see dropdesk/database/slots.py).
-    worker_threads: int = 40
-    database_sessions: int = 16
+    # open at once (fewer, waited for on the event loop: see dropdesk/database/slots.py). Few:
+    # at 200 merchants on 2 cores, 40 threads fighting over the GIL with the event loop gave a
+    # p95 of 922 ms through the chat API, 12 threads and 6 sessions 354 ms (bench/load_bench.py).
+    worker_threads: int = 12
+    database_sessions: int = 6
 
     @model_validator(mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from starlette.concurrency import run_in_threadpool
 
 from dropdesk.database import slots
+from dropdesk.database.sqlite_lane import LaneConnection
 
 T = TypeVar("T")
 
@@ -94,8 +95,10 @@ def get_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # More connections than database slots (database.slots): a slot never waits for one.
-        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=20,
-                               max_overflow=20)  # fmt: skip
+        # Writers of this process queue on the file's lane (database.sqlite_lane).
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "factory": LaneConnection},
+                               pool_size=20, max_overflow=20)  # fmt: skip
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -22,7 +22,7 @@ from contextvars import ContextVar
 import anyio
 from anyio.lowlevel import RunVar
 
-DEFAULT_SLOTS = 16
+DEFAULT_SLOTS = 6
 _capacity = DEFAULT_SLOTS
 _semaphore: RunVar[anyio.Semaphore] = RunVar("dropdesk_database_slots")
 # The task holding a slot: the same request asking again (a dependency's session, then the

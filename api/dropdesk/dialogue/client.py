@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 
 log = logging.getLogger(__name__)
 # Connections to Rasa per service process: above the turns one process has in flight at once.
@@ -82,14 +83,28 @@ class RasaClient:
         self._retry_seconds = retry_seconds
         # Rasa's channel checks it where its credentials carry the token (production).
         self._auth = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout, connect=2.0),
-            # Every waiting turn keeps its connection: a pool smaller than the turns in flight
-            # queued them in httpcore (whose queue costs O(queued x connections) per request)
-            # and closed a connection after nearly every turn (load bench, py-spy).
-            limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS),
-        )
+        self._base_url = base_url.rstrip("/")
+        # Connecting may take 2 s; the answer may take `timeout` (a turn runs while we wait).
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=2.0, sock_read=timeout)
+        self._http: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        """aiohttp, not httpx, on this path: a tenth of the CPU per request (bench/), spent
+        once per turn. Made on first use, inside the event loop (and again in another loop,
+        as each test client runs its own).
+
+        Every waiting turn keeps its connection: a pool smaller than the turns in flight
+        queues them and closes a connection after nearly every turn (load bench, py-spy).
+        """
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http.closed or self._loop is not loop:
+            self._loop = loop
+            self._http = aiohttp.ClientSession(
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=CONNECTIONS),
+            )
+        return self._http
 
     async def send(self, *, session_id: str, text: str, metadata: dict[str, Any],
                    message_id: str | None = None, resend: bool = False
@@ -119,20 +134,24 @@ class RasaClient:
 
     async def _send_once(self, body: dict[str, Any]) -> BotTurn:
         try:
-            response = await self._http.post(self.WEBHOOK, json=body, headers=self._auth)
-        except httpx.TimeoutException as exc:
-            # Connecting timed out: never sent. Reading timed out: the turn may still run.
-            sent = not isinstance(exc, httpx.ConnectTimeout)
-            raise _Failed(repr(exc), "timeout", retryable=not sent, never_sent=not sent) from exc
-        except httpx.TransportError as exc:
-            never_sent = isinstance(exc, httpx.ConnectError)
-            raise _Failed(repr(exc), "unreachable", retryable=True, never_sent=never_sent) from exc
-        status = response.status_code
+            post = self._session().post(
+                self._base_url + self.WEBHOOK, json=body, headers=self._auth
+            )
+            async with post as response:
+                status, raw = response.status, await response.read()
+        except aiohttp.ConnectionTimeoutError as exc:  # connecting timed out: never sent
+            raise _Failed(repr(exc), "timeout", retryable=True, never_sent=True) from exc
+        except TimeoutError as exc:  # reading timed out: the turn may still run
+            raise _Failed(repr(exc), "timeout", retryable=False) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise _Failed(repr(exc), "unreachable", retryable=True, never_sent=True) from exc
+        except aiohttp.ClientError as exc:  # dropped after sending: the channel dedupes retries
+            raise _Failed(repr(exc), "unreachable", retryable=True) from exc
         if status >= 400:
             raise _Failed(f"Rasa answered {status}", f"http_{status}",
                           retryable=status in RETRYABLE_STATUS)  # fmt: skip
         try:
-            answer = response.json()
+            answer = json.loads(raw)
         except ValueError as exc:
             raise _Failed("Rasa's answer is not JSON", "bad_answer", retryable=False) from exc
         items = answer.get("messages") if isinstance(answer, dict) else None
@@ -147,17 +166,18 @@ class RasaClient:
 
         No half-filled form or stale slot survives: the next message starts a fresh session.
         """
-        path = f"/conversations/{quote(session_id, safe='')}/tracker/events"
+        path = f"{self._base_url}/conversations/{quote(session_id, safe='')}/tracker/events"
+        post = self._session().post(path, params={"token": self._token},
+                                    json=[{"event": "restart"}])  # fmt: skip
         try:
-            response = await self._http.post(
-                path, params={"token": self._token}, json=[{"event": "restart"}]
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
+            async with post as response:
+                response.raise_for_status()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise BotUnavailableError(f"tracker reset failed: {exc!r}") from exc
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.close()
 
 
 class _Failed(Exception):
