@@ -19,7 +19,7 @@ from dropdesk.database.core import session_scope
 from dropdesk.database.migrate import upgrade
 from tests.api.factories import MERCHANT_A, row, store
 from tests.api.fake_rasa import FakeRasa, free_port, serve
-from tests.api.test_json_logs import _wait_alive
+from tests.api.live_service import _wait_alive
 
 
 def _turns(text: str) -> float:
