@@ -290,6 +290,31 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def server_pids() -> dict[str, int]:
+    """This machine's PostgreSQL postmaster (its backends are its children) and redis-server,
+    which share the cores with the stack under the production profile's storage."""
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid, comm = int(entry.name), _comm(int(entry.name))
+        if comm == "redis-server":
+            found.setdefault("redis", pid)
+        elif comm == "postgres":
+            with suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if _comm(ppid) != "postgres":
+                    found["postgres"] = pid
+    return found
+
+
 def cpu_seconds(pid: int, children: bool = True) -> float:
     """User + system CPU of a process (and its descendants), in seconds."""
     total = 0
@@ -397,6 +422,8 @@ async def run_level(stack: BenchStack, path: str, merchants: int, think: float,
     start = loop.time() + think  # the ramp: every merchant has begun by then
     end = start + duration
     pids = stack.pids | {"bench": os.getpid()}  # the bench alone: the others are its children
+    if stack.settings.database_url.startswith("postgresql"):
+        pids |= server_pids()
     # aiohttp: the driver shares the two cores with what it measures, and httpx spent ten
     # times its CPU per request (2 ms, a tenth of a Rasa turn).
     async with aiohttp.ClientSession(

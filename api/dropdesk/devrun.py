@@ -401,7 +401,13 @@ def serve_in_thread(app: Any, port: int) -> Iterator[str]:
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run() -> None:
+        # uvicorn exits with sys.exit when it cannot bind; the caller raises below instead.
+        with contextlib.suppress(SystemExit):
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline and thread.is_alive():
