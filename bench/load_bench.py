@@ -297,9 +297,18 @@ def _comm(pid: int) -> str:
         return ""
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def server_pids() -> dict[str, int]:
     """This machine's PostgreSQL postmaster (its backends are its children) and redis-server,
-    which share the cores with the stack under the production profile's storage."""
+    which share the cores with the stack under the production profile's storage. A backend
+    that exits within a level takes its CPU with it; the stack's pools keep theirs open."""
     found: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -307,11 +316,8 @@ def server_pids() -> dict[str, int]:
         pid, comm = int(entry.name), _comm(int(entry.name))
         if comm == "redis-server":
             found.setdefault("redis", pid)
-        elif comm == "postgres":
-            with suppress(OSError, IndexError, ValueError):
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                if _comm(ppid) != "postgres":
-                    found["postgres"] = pid
+        elif comm == "postgres" and (fields := _stat(pid)) and _comm(int(fields[1])) != "postgres":
+            found["postgres"] = pid
     return found
 
 
@@ -319,11 +325,8 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
     """User + system CPU of a process (and its descendants), in seconds."""
     total = 0
     for p in _descendants(pid) if children else [pid]:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if fields := _stat(p):
+            total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / CLOCK_TICKS
 
 
